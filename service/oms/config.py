@@ -1,0 +1,86 @@
+"""Settings: one pydantic-settings model, prefix `OMS_`, read once at each entry point.
+
+Temporal connection settings are not here: they come from Temporal's own environment
+configuration (`TEMPORAL_ADDRESS`, `TEMPORAL_API_KEY`, TOML profiles; see `temporal_client`).
+AWS endpoints and region follow boto3's conventions (`AWS_ENDPOINT_URL`, `AWS_REGION`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from oms.contract import DEFAULT_TASK_QUEUE
+
+ENV_PREFIX = "OMS_"
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting with a default that works against the local stack (`oms dev`)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    task_queue: str = Field(DEFAULT_TASK_QUEUE, min_length=1, description="Temporal task queue")
+    inventory_table: str = Field("oms-inventory", min_length=3, description="DynamoDB stock table")
+    orders_table: str = Field("oms-orders", min_length=3, description="DynamoDB order ledger")
+    intake_queue: str = Field("oms-intake", min_length=1, description="intake SQS queue, name or URL")
+    dlq: str = Field("oms-intake-dlq", min_length=1, description="dead-letter queue, name or URL")
+    sender_email: str = Field("orders@example.com", description="SES sender (verified identity)")
+    ses_configuration_set: str | None = Field(None, description="SES configuration set, optional")
+
+    step_latency_ms: int = Field(0, ge=0, le=60_000, description="simulated latency per step")
+
+    # Worker tuning (see BENCHMARKS.md for how the defaults were chosen).
+    max_concurrent_activities: int = Field(64, ge=1, le=10_000)
+    max_concurrent_workflow_tasks: int = Field(64, ge=1, le=10_000)
+    max_cached_workflows: int = Field(1000, ge=0, le=100_000)
+    workflow_task_pollers: int = Field(4, ge=1, le=100)
+    activity_task_pollers: int = Field(4, ge=1, le=100)
+    activity_threads: int = Field(32, ge=1, le=1000, description="threads for blocking AWS calls")
+    graceful_shutdown_seconds: float = Field(
+        30.0, ge=0, le=110, description="drain time on SIGTERM; keep below the ECS stop timeout"
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("sender_email")
+    @classmethod
+    def _sender_is_an_address(cls, value: str) -> str:
+        local, _, domain = value.partition("@")
+        if not local or "." not in domain:
+            raise ValueError("must be an email address such as orders@example.com")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once (environment, then overrides); raise `SettingsError` naming the
+    offending variable, so a bad deployment fails at start-up with a message a person can act on.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "?"
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}")
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as `OMS_*` environment variables (for `.oms/local.env` and child processes)."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"{ENV_PREFIX}{name.upper()}"] = str(value)
+    return env
