@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     task_queue: str = Field(DEFAULT_TASK_QUEUE, min_length=1, description="Temporal task queue")
     inventory_table: str = Field("oms-inventory", min_length=3, description="DynamoDB stock table")
     orders_table: str = Field("oms-orders", min_length=3, description="DynamoDB order ledger")
-    intake_queue: str = Field("oms-intake", min_length=1, description="intake SQS queue, name or URL")
+    intake_queue: str = Field(
+        "oms-intake", min_length=1, description="intake SQS queue, name or URL"
+    )
     dlq: str = Field("oms-intake-dlq", min_length=1, description="dead-letter queue, name or URL")
     sender_email: str = Field("orders@example.com", description="SES sender (verified identity)")
     ses_configuration_set: str | None = Field(None, description="SES configuration set, optional")
@@ -48,6 +50,13 @@ class Settings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field("text", description="json in AWS (CloudWatch)")
+
+    temporal_secret_arn: str | None = Field(
+        None,
+        description='Secrets Manager secret with the Temporal API key ({"apiKey"}) or mTLS '
+        'pair ({"tlsCert", "tlsKey"}); read at start-up where env injection is not available',
+    )
 
     @field_validator("sender_email")
     @classmethod
@@ -57,10 +66,12 @@ class Settings(BaseSettings):
             raise ValueError("must be an email address such as orders@example.com")
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        return value.upper() if value.lower() not in ("text", "json") else value.lower()
 
 
 def load_settings(**overrides: Any) -> Settings:

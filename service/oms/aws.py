@@ -1,0 +1,38 @@
+"""boto3 clients, built once per process at the composition root and injected.
+
+Endpoints and region follow boto3's own conventions (`AWS_ENDPOINT_URL`, `AWS_REGION`), so the
+same code talks to moto, LocalStack or AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from oms.config import SettingsError
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    dynamodb: Any
+    sesv2: Any
+    sqs: Any
+
+
+def aws_clients(*, max_pool_connections: int = 32) -> AwsClients:
+    """Clients are thread-safe; the pool matches the activity thread pool so calls never queue."""
+    # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what Lambda, ECS and the SDKs of other
+    # languages use, so honour it first.
+    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
+    if not session.region_name:
+        raise SettingsError("AWS region is not set: set AWS_REGION (for example eu-west-1)")
+    config = Config(max_pool_connections=max_pool_connections, retries={"mode": "standard"})
+    return AwsClients(
+        dynamodb=session.client("dynamodb", config=config),
+        sesv2=session.client("sesv2", config=config),
+        sqs=session.client("sqs", config=config),
+    )

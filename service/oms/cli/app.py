@@ -1,0 +1,22 @@
+"""The typer application and the consoles every command shares."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="oms",
+    help="OMS on Temporal: order management on Temporal, SQS, DynamoDB and SES.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Results go to stdout (one JSON document with --json); progress and errors to stderr.
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+@app.callback()
+def _root() -> None:
+    """OMS on Temporal: order management on Temporal, SQS, DynamoDB and SES."""

@@ -1,0 +1,158 @@
+"""The order message (PRODUCT.md §4): camelCase on the wire, snake_case in Python. No I/O.
+
+Money is `Decimal` end to end (never float arithmetic), normalised to two places so the same
+order always has the same canonical form and fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from oms.iso_codes import COUNTRIES, CURRENCIES
+
+MAX_BODY_BYTES: Final = 64 * 1024
+ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CENT: Final = Decimal("0.01")
+
+
+class InvalidOrderError(ValueError):
+    """The message breaks the order contract; `reason` says which rule, naming the field."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _two_places(value: Decimal) -> Decimal:
+    return value.quantize(CENT)
+
+
+# `decimal_places=2` rejects 12.345; numbers and strings are both accepted ("12.50", 12.5).
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(_two_places),
+]
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+def _code_in(codes: frozenset[str], standard: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in codes:
+            raise ValueError(f"not an {standard} code")
+        return value
+
+    return AfterValidator(check)
+
+
+CountryCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{2}$"), _code_in(COUNTRIES, "ISO 3166 alpha-2 country")
+]
+CurrencyCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), _code_in(CURRENCIES, "ISO 4217 currency")
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: camelCase aliases, unknown fields rejected, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class Address(WireModel):
+    line1: Text
+    line2: Text | None = None
+    city: Text
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)]
+    country: CountryCode
+
+
+class Customer(WireModel):
+    id: Identifier
+    name: Text
+    email: EmailStr
+    address: Address
+
+
+class OrderLine(WireModel):
+    sku: Identifier
+    quantity: Annotated[int, Field(strict=True, ge=1, le=999)]
+    unit_price: Money
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Payment(WireModel):
+    method: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(repr=False)
+
+
+class OrderMessage(WireModel):
+    order_id: Identifier
+    customer: Customer
+    items: Annotated[list[OrderLine], Field(min_length=1, max_length=50)]
+    payment: Payment
+    currency: CurrencyCode
+    total_amount: Money
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrderMessage:
+        skus = [line.sku for line in self.items]
+        duplicated = sorted({sku for sku in skus if skus.count(sku) > 1})
+        if duplicated:
+            raise ValueError(f"items: each SKU may appear once, repeated: {', '.join(duplicated)}")
+        expected = sum((line.amount for line in self.items), Decimal("0.00"))
+        if expected != self.total_amount:
+            raise ValueError(
+                f"totalAmount: {self.total_amount} does not equal the sum of "
+                f"quantity * unitPrice ({expected})"
+            )
+        return self
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical body: equal for redeliveries, different for a conflict."""
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _describe(error: Any) -> str:
+    location = ""
+    for part in error["loc"]:
+        location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else part)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "json_invalid":
+        return f"body is not valid JSON: {error.get('ctx', {}).get('error', message)}"
+    if not location or message.startswith(f"{location}:"):
+        return message
+    return f"{location}: {message}"
+
+
+def parse_order(body: str | bytes) -> OrderMessage:
+    """Parse and validate an SQS message body; raise `InvalidOrderError` with every problem."""
+    raw = body.encode() if isinstance(body, str) else body
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidOrderError(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    try:
+        return OrderMessage.model_validate_json(raw, by_alias=True)
+    except ValidationError as exc:
+        raise InvalidOrderError("; ".join(_describe(e) for e in exc.errors())) from None

@@ -1,0 +1,52 @@
+"""The one place that builds a Temporal client.
+
+The connection comes from Temporal's standard environment configuration
+(`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_CLIENT_CERT_DATA` /
+`..._KEY_DATA`, or a TOML profile), so the same code runs against the local dev server and
+Temporal Cloud. Everything uses the pydantic data converter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.service import TLSConfig
+
+from oms.config import Settings, SettingsError
+
+DEFAULT_ADDRESS = "localhost:7233"
+
+
+def connect_config(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `Client.connect`, from envconfig plus the optional secret."""
+    config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    config.setdefault("target_host", DEFAULT_ADDRESS)
+    if settings.temporal_secret_arn:
+        config.update(_credentials_from_secret(settings.temporal_secret_arn))
+    return config
+
+
+def _credentials_from_secret(secret_id: str) -> dict[str, Any]:
+    raw = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        secret = json.loads(raw)
+    except json.JSONDecodeError:
+        raise SettingsError("OMS_TEMPORAL_SECRET_ARN: the secret is not JSON") from None
+    if secret.get("apiKey"):
+        return {"api_key": secret["apiKey"], "tls": True}
+    if secret.get("tlsCert") and secret.get("tlsKey"):
+        cert, key = secret["tlsCert"].encode(), secret["tlsKey"].encode()
+        return {"tls": TLSConfig(client_cert=cert, client_private_key=key)}
+    raise SettingsError(
+        'OMS_TEMPORAL_SECRET_ARN: the secret needs "apiKey", or "tlsCert" and "tlsKey"'
+    )
+
+
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    config = connect_config(settings)
+    return await Client.connect(**config, data_converter=pydantic_data_converter, lazy=lazy)

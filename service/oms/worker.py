@@ -1,0 +1,65 @@
+"""`oms worker`: the composition root of the worker process (the container's entry point).
+
+settings → AWS clients → activities → Temporal client → Worker. SIGTERM (ECS stop, scale-in,
+redeploy) drains: polling stops, running activities get `OMS_GRACEFUL_SHUTDOWN_SECONDS`
+(shorter than the container's stop timeout) to finish, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+
+from oms.activities import build_activities
+from oms.aws import aws_clients
+from oms.config import Settings
+from oms.temporal_client import connect
+from oms.workflows.order import OrderWorkflow
+
+log = logging.getLogger("oms.worker")
+
+
+def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
+    clients = aws_clients(max_pool_connections=settings.activity_threads)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[OrderWorkflow],
+        activities=build_activities(settings, clients),
+        activity_executor=executor,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.workflow_task_pollers),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.activity_task_pollers),
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT, then drain. Raises if the worker fails."""
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(settings.activity_threads, thread_name_prefix="activity") as executor:
+        worker = build_worker(client, settings, executor)
+        running = asyncio.create_task(worker.run())
+        stopping = asyncio.create_task(stop.wait())
+        log.info("worker polling task queue %s", settings.task_queue)
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            log.info(
+                "draining: up to %ss for running activities", settings.graceful_shutdown_seconds
+            )
+            await worker.shutdown()
+        stopping.cancel()
+        await running  # re-raises a worker failure
+    log.info("worker stopped")

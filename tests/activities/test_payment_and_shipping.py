@@ -1,0 +1,110 @@
+"""Payment and shipment against moto: charged at most once, refunds and cancels idempotent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from oms.activities.payment import GatewayUnavailableError, PaymentActivities
+from oms.activities.shipping import ShippingActivities
+from oms.contract import ErrorType
+from oms.models import OrderLine
+from oms.payloads import ChargeInput, OrderRef, PrepareInput, ShipInput
+
+
+def charge(order_id: str, token: str = "tok_visa") -> ChargeInput:
+    return ChargeInput(
+        order_id=order_id, amount=Decimal("45.00"), currency="EUR", method="card", token=token
+    )
+
+
+def test_a_retried_charge_returns_the_first_charge(
+    payment: PaymentActivities, order_id: str
+) -> None:
+    first = ActivityEnvironment().run(payment.charge_payment, charge(order_id))
+    again = ActivityEnvironment().run(payment.charge_payment, charge(order_id))
+    assert first == again
+    assert first.amount == Decimal("45.00")
+
+
+def test_declined_is_a_non_retryable_business_error(
+    payment: PaymentActivities, order_id: str
+) -> None:
+    with pytest.raises(ApplicationError) as raised:
+        ActivityEnvironment().run(payment.charge_payment, charge(order_id, "tok_declined"))
+    assert raised.value.type == ErrorType.PAYMENT_DECLINED
+    assert raised.value.non_retryable
+    refund = ActivityEnvironment().run(payment.refund_payment, OrderRef(order_id=order_id))
+    assert not refund.undone  # nothing was charged
+
+
+def test_flaky_token_fails_twice_transiently_then_charges(
+    payment: PaymentActivities, order_id: str
+) -> None:
+    for _ in range(2):
+        with pytest.raises(GatewayUnavailableError):  # retryable: not an ApplicationError
+            ActivityEnvironment().run(payment.charge_payment, charge(order_id, "tok_flaky"))
+    result = ActivityEnvironment().run(payment.charge_payment, charge(order_id, "tok_flaky"))
+    assert result.charge_id.startswith("ch_")
+
+
+def test_refund_is_idempotent(payment: PaymentActivities, order_id: str) -> None:
+    ActivityEnvironment().run(payment.charge_payment, charge(order_id))
+    first = ActivityEnvironment().run(payment.refund_payment, OrderRef(order_id=order_id))
+    again = ActivityEnvironment().run(payment.refund_payment, OrderRef(order_id=order_id))
+    assert (first.undone, again.undone) == (True, False)
+    with pytest.raises(ApplicationError) as raised:  # a refunded order is never charged again
+        ActivityEnvironment().run(payment.charge_payment, charge(order_id))
+    assert raised.value.type == ErrorType.ALREADY_COMPENSATED
+
+
+def test_a_late_charge_after_compensation_does_not_charge(
+    payment: PaymentActivities, order_id: str
+) -> None:
+    voided = ActivityEnvironment().run(payment.refund_payment, OrderRef(order_id=order_id))
+    assert not voided.undone
+    with pytest.raises(ApplicationError) as raised:
+        ActivityEnvironment().run(payment.charge_payment, charge(order_id))
+    assert raised.value.type == ErrorType.ALREADY_COMPENSATED
+
+
+def prepare(order_id: str) -> PrepareInput:
+    return PrepareInput(
+        order_id=order_id, lines=[OrderLine(sku="X", quantity=1, unit_price=Decimal("1"))]
+    )
+
+
+def test_prepare_and_ship_are_idempotent(shipping: ShippingActivities, order_id: str) -> None:
+    package = ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id))
+    assert ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id)) == package
+    ship = ShipInput(order_id=order_id, package_id=package.package_id, country="GB")
+    shipped = ActivityEnvironment().run(shipping.ship, ship)
+    assert ActivityEnvironment().run(shipping.ship, ship) == shipped
+    assert shipped.tracking_number.startswith("TRK")
+
+
+def test_cancel_shipment_is_idempotent_and_blocks_shipping(
+    shipping: ShippingActivities, order_id: str
+) -> None:
+    package = ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id))
+    first = ActivityEnvironment().run(shipping.cancel_shipment, OrderRef(order_id=order_id))
+    again = ActivityEnvironment().run(shipping.cancel_shipment, OrderRef(order_id=order_id))
+    assert (first.undone, again.undone) == (True, False)
+    with pytest.raises(ApplicationError) as raised:
+        ActivityEnvironment().run(
+            shipping.ship, ShipInput(order_id=order_id, package_id=package.package_id, country="GB")
+        )
+    assert raised.value.non_retryable
+
+
+def test_a_shipped_package_cannot_be_cancelled(shipping: ShippingActivities, order_id: str) -> None:
+    package = ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id))
+    ActivityEnvironment().run(
+        shipping.ship, ShipInput(order_id=order_id, package_id=package.package_id, country="GB")
+    )
+    with pytest.raises(ApplicationError) as raised:
+        ActivityEnvironment().run(shipping.cancel_shipment, OrderRef(order_id=order_id))
+    assert raised.value.type == ErrorType.ALREADY_SHIPPED

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from oms.contract import ORDER_STATUS_ATTRIBUTE, ORDER_STATUS_KEY, order_workflow_id
+from oms.local.binaries import temporal_test_server
+from oms.local.demo_orders import order_body
+from oms.models import parse_order
+from oms.payloads import OrderInput, OrderResult
+from oms.workflows.order import OrderWorkflow
+
+from .fakes import FakeSystems
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=temporal_test_server(), data_converter=pydantic_data_converter
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={ORDER_STATUS_ATTRIBUTE: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@dataclass
+class Run:
+    handle: WorkflowHandle[OrderWorkflow, OrderResult]
+    systems: FakeSystems
+
+    async def result(self) -> OrderResult:
+        return await self.handle.result()
+
+    async def order_status_attribute(self) -> str | None:
+        return (await self.handle.describe()).typed_search_attributes.get(ORDER_STATUS_KEY)
+
+
+@dataclass
+class Outcome:
+    result: OrderResult
+    order_status: str | None  # the OrderStatus search attribute at the end
+
+
+OrderRunner = Callable[..., Awaitable[Outcome]]
+
+
+@pytest.fixture
+async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]:
+    """Start an order on a fresh task queue with fake activities; `during(run)` acts while the
+    worker is up. The history is replayed afterwards (and recorded with OMS_RECORD_HISTORIES)."""
+    recorded: list[tuple[str, WorkflowHandle[Any, Any]]] = []
+
+    async def start(
+        systems: FakeSystems,
+        *,
+        scenario: str,
+        token: str = "tok_visa",
+        during: Callable[[Run], Awaitable[None]] | None = None,
+    ) -> Outcome:
+        queue = f"tq-{uuid.uuid4().hex[:8]}"
+        order = parse_order(json.dumps(order_body(f"WF-{uuid.uuid4().hex[:10]}", token=token)))
+        async with Worker(
+            time_env.client,
+            task_queue=queue,
+            workflows=[OrderWorkflow],
+            activities=systems.activities(),
+        ):
+            handle = await time_env.client.start_workflow(
+                OrderWorkflow.run,
+                OrderInput(order=order),
+                id=order_workflow_id(order.order_id),
+                task_queue=queue,
+            )
+            run = Run(handle, systems)
+            if during is not None:
+                await during(run)
+            result = await handle.result()
+            recorded.append((scenario, handle))
+            return Outcome(result, await run.order_status_attribute())
+
+    yield start
+
+    for scenario, handle in recorded:
+        history = await handle.fetch_history()
+        await Replayer(
+            workflows=[OrderWorkflow], data_converter=pydantic_data_converter
+        ).replay_workflow(history)
+        if os.environ.get("OMS_RECORD_HISTORIES"):
+            HISTORIES.mkdir(exist_ok=True)
+            (HISTORIES / f"{scenario}.json").write_text(history.to_json())

@@ -1,0 +1,37 @@
+"""Replay every recorded history with the current workflow code.
+
+A change that alters the commands an existing history expects (reordered activities, a new
+timer, a renamed step) fails here: such a change needs `workflow.patched` or a new workflow
+type. Re-record with `OMS_RECORD_HISTORIES=1 pytest tests/workflows` only for new scenarios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from oms.workflows.order import OrderWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_every_scenario_has_a_recorded_history() -> None:
+    names = {path.stem for path in HISTORIES}
+    assert {"happy", "out-of-stock", "declined", "flaky-payment", "email-outage"} <= names
+    assert any(name.startswith("cancel-update-") for name in names)
+    assert any(name.startswith("cancel-signal-") for name in names)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    text = await asyncio.to_thread(path.read_text)
+    history = WorkflowHistory.from_json(f"order-{path.stem}", text)
+    result = await Replayer(
+        workflows=[OrderWorkflow], data_converter=pydantic_data_converter
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
