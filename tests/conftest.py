@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from moto.server import ThreadedMotoServer
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,6 +18,7 @@ from oms.aws import AwsClients, aws_clients
 from oms.config import Settings, load_settings, settings_env
 from oms.contract import ORDER_STATUS_KEY
 from oms.local.binaries import temporal_cli
+from oms.local.emulator import start_emulator
 from oms.resources import QueueUrls, ensure_all
 
 AWS_TEST_ENV = {
@@ -31,8 +31,7 @@ AWS_TEST_ENV = {
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = start_emulator()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     saved = {k: os.environ.get(k) for k in [*AWS_TEST_ENV, "AWS_ENDPOINT_URL"]}

@@ -1,0 +1,56 @@
+"""The local AWS emulator: moto in server mode, with DynamoDB's isolation guarantee restored.
+
+Real DynamoDB transactions and conditional writes are serializable. moto's server handles
+requests on many threads and checks conditions before writing without a lock, so two
+concurrent transactions can both pass `available >= :q` and oversell. Holding one lock around
+moto's DynamoDB operations makes each of them atomic, as in AWS.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+from moto.dynamodb.models import DynamoDBBackend
+from moto.server import ThreadedMotoServer
+
+_LOCK = threading.RLock()
+_OPERATIONS = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "transact_get_items",
+    "query",
+    "scan",
+    "batch_write_item",
+    "batch_get_item",
+)
+
+
+def make_dynamodb_serializable() -> None:
+    """Patch moto's DynamoDB backend once per process (idempotent)."""
+    if getattr(DynamoDBBackend, "_oms_serializable", False):
+        return
+    for name in _OPERATIONS:
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        @functools.wraps(original)
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _LOCK:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+    DynamoDBBackend._oms_serializable = True  # type: ignore[attr-defined]
+
+
+def start_emulator(host: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer:
+    """Start moto's server in a thread of this process; `get_host_and_port()` tells the port."""
+    make_dynamodb_serializable()
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server
