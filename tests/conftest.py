@@ -14,6 +14,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from oms import starter
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings, load_settings, settings_env
 from oms.contract import ORDER_STATUS_KEY
@@ -100,3 +101,20 @@ def process_env(endpoint: str, address: str, settings: Settings, **extra: str) -
         "TEMPORAL_NAMESPACE": "default",
         **extra,
     }
+
+
+@pytest.fixture(scope="session")
+def starter_runtime(
+    dev_env: WorkflowEnvironment, dev_address: str, queues: QueueUrls, settings: Settings
+) -> Iterator[starter.StarterRuntime]:
+    """The starter's process-wide runtime, configured once against the dev server, as Lambda
+    would at cold start (the Temporal address comes from the environment)."""
+    previous = os.environ.get("TEMPORAL_ADDRESS")
+    os.environ["TEMPORAL_ADDRESS"] = dev_address
+    try:
+        yield starter.configure(settings.model_copy(update={"task_queue": "starter-tests"}))
+    finally:
+        if previous is None:
+            os.environ.pop("TEMPORAL_ADDRESS", None)
+        else:
+            os.environ["TEMPORAL_ADDRESS"] = previous

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 
 from oms.cli.app import app
 from oms.config import load_settings
@@ -17,3 +19,23 @@ def worker() -> None:
     settings = load_settings()
     configure_logging(settings, service="oms-worker")
     asyncio.run(run_worker(settings))
+
+
+@app.command()
+def intake() -> None:
+    """Run the local intake bridge: long-poll the intake queue and start order workflows with the
+    same handler the starter Lambda runs in AWS, until SIGTERM."""
+    from oms import starter
+    from oms.bridge import IntakeBridge
+    from oms.resources import queue_url
+
+    settings = load_settings()
+    runtime = starter.configure(settings)  # also sets up logging
+    sqs = runtime.intake.sqs
+    bridge = IntakeBridge(
+        sqs=sqs, queue_url=queue_url(sqs, settings.intake_queue), handler=starter.lambda_handler
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    bridge.run(stop)

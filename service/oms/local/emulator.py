@@ -9,6 +9,7 @@ moto's DynamoDB operations makes each of them atomic, as in AWS.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from typing import Any
 
@@ -51,6 +52,7 @@ def make_dynamodb_serializable() -> None:
 def start_emulator(host: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer:
     """Start moto's server in a thread of this process; `get_host_and_port()` tells the port."""
     make_dynamodb_serializable()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server

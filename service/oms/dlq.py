@@ -1,0 +1,93 @@
+"""Dead letters: inspect them (`oms dlq list`) and send them back to intake (`oms dlq redrive`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from oms.intake import KIND_ATTRIBUTE, REASON_ATTRIBUTE
+
+# SQS caps one receive at 10 messages; stop after this many empty receives in a row.
+EMPTY_RECEIVES = 2
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    message_id: str
+    reason: str
+    kind: str | None = None
+    receive_count: int | None = None
+    body: str = Field(repr=False)
+
+
+def _reason(message: dict[str, Any]) -> tuple[str, str | None]:
+    attributes = message.get("MessageAttributes", {})
+    if REASON_ATTRIBUTE in attributes:
+        kind = attributes.get(KIND_ATTRIBUTE, {}).get("StringValue")
+        return attributes[REASON_ATTRIBUTE]["StringValue"], kind
+    count = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
+    return f"delivery kept failing (transient errors); moved by SQS after {count} receives", None
+
+
+def _receive(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=visibility,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["All"],
+    ).get("Messages", [])
+    return messages
+
+
+def list_dead_letters(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:
+    """Peek at up to `limit` dead letters. Each seen message stays invisible for a few seconds,
+    so that every receive returns new ones; nothing is deleted."""
+    seen: dict[str, DeadLetter] = {}
+    handles: list[str] = []
+    empty = 0
+    while len(seen) < limit and empty < EMPTY_RECEIVES:
+        fresh = [m for m in _receive(sqs, dlq_url, visibility=5) if m["MessageId"] not in seen]
+        empty = 0 if fresh else empty + 1
+        for message in fresh:
+            handles.append(message["ReceiptHandle"])
+            reason, kind = _reason(message)
+            seen[message["MessageId"]] = DeadLetter(
+                message_id=message["MessageId"],
+                reason=reason,
+                kind=kind,
+                receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+                body=message["Body"],
+            )
+    _make_visible(sqs, dlq_url, handles)  # listing must not delay a redrive
+    return list(seen.values())[:limit]
+
+
+def _make_visible(sqs: Any, url: str, handles: list[str]) -> None:
+    for start in range(0, len(handles), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for i, handle in enumerate(handles[start : start + 10])
+            ],
+        )
+
+
+def redrive(sqs: Any, dlq_url: str, intake_url: str, *, limit: int = 1000) -> int:
+    """Move dead letters back to the intake queue (body unchanged, reason attributes dropped).
+    Each is sent before it is deleted, so a crash in between duplicates, never loses; the
+    intake recognises the duplicate."""
+    moved = 0
+    empty = 0
+    while moved < limit and empty < EMPTY_RECEIVES:
+        messages = _receive(sqs, dlq_url, visibility=30)
+        empty = 0 if messages else empty + 1
+        for message in messages:
+            sqs.send_message(QueueUrl=intake_url, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved

@@ -1,0 +1,86 @@
+"""The starter: AWS Lambda handler for the intake queue's SQS event source.
+
+A thin Powertools batch handler: each record is parsed and turned into one workflow start;
+a record that raises is reported in `batchItemFailures` (partial batch response) and only it
+is delivered again. Records of a batch are started concurrently. The Temporal client is
+created once per execution environment, on a persistent loop, and reused by every invocation.
+The local intake bridge (`oms intake`) calls this same handler with SQS-shaped events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from oms.aws import aws_clients
+from oms.config import Settings, load_settings
+from oms.intake import Message, OrderIntake, sent_timestamp
+from oms.logs import configure_logging
+from oms.loop_thread import LoopThread
+from oms.resources import queue_url
+from oms.temporal_client import connect
+
+logger = Logger(service="oms-starter")
+# An outage fails every record: report each one (partial batch response) rather than raise,
+# so the response always says exactly which records SQS must deliver again.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@dataclass(frozen=True)
+class StarterRuntime:
+    loop: LoopThread
+    intake: OrderIntake
+
+
+_runtime: StarterRuntime | None = None
+
+
+def configure(settings: Settings | None = None) -> StarterRuntime:
+    """Build the process-wide runtime once: settings, logging, AWS and Temporal clients.
+
+    The Temporal client connects lazily, so an outage at cold start fails the records (and SQS
+    retries them) instead of failing the function's initialisation.
+    """
+    global _runtime  # noqa: PLW0603 - one runtime per execution environment, by design
+    if _runtime is None:
+        settings = settings or load_settings()
+        configure_logging(settings, service="oms-starter")
+        loop = LoopThread("oms-starter")
+        client = loop.run_sync(connect(settings, lazy=True))
+        sqs = aws_clients().sqs
+        intake = OrderIntake(
+            client=client, sqs=sqs, dlq_url=queue_url(sqs, settings.dlq), settings=settings
+        )
+        _runtime = StarterRuntime(loop=loop, intake=intake)
+    return _runtime
+
+
+def process_batch(event: dict[str, Any], context: Any, runtime: StarterRuntime) -> dict[str, Any]:
+    """Start one workflow per record, concurrently; report the records that raised."""
+
+    async def record_handler(record: SQSRecord) -> str:
+        message = Message(
+            message_id=record.message_id,
+            body=record.body,
+            sent_at=sent_timestamp(record.raw_event.get("attributes", {})),
+        )
+        outcome = await runtime.loop.run(runtime.intake.accept(message))
+        return outcome.value
+
+    response = async_process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_batch(event, context, configure())

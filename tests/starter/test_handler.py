@@ -1,0 +1,110 @@
+"""The starter handler against a real dev server and moto's SQS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from oms import starter
+from oms.bridge import LocalContext
+from oms.contract import FINGERPRINT_MEMO, order_workflow_id
+from oms.dlq import DeadLetter, list_dead_letters
+from oms.local.demo_orders import order_body
+from oms.models import parse_order
+from oms.resources import QueueUrls
+
+from .events import event, record
+
+
+def dead_letters_for(clients_sqs: Any, queues: QueueUrls, marker: str) -> list[DeadLetter]:
+    return [d for d in list_dead_letters(clients_sqs, queues.dlq, limit=1000) if marker in d.body]
+
+
+async def fingerprint_of(env: WorkflowEnvironment, order_id: str) -> str | None:
+    description = await env.client.get_workflow_handle(order_workflow_id(order_id)).describe()
+    return await description.memo_value(FINGERPRINT_MEMO, None)
+
+
+def handle(batch: dict[str, Any]) -> dict[str, Any]:
+    return starter.lambda_handler(batch, LocalContext())
+
+
+async def test_a_mixed_batch_starts_exactly_the_right_workflows(
+    starter_runtime: starter.StarterRuntime,
+    dev_env: WorkflowEnvironment,
+    queues: QueueUrls,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    first = order_body(f"MIX-{tag}-1")
+    second = order_body(f"MIX-{tag}-2", lines={"CAP-GRN": 1})
+    earlier = order_body(f"MIX-{tag}-0")
+    assert await asyncio.to_thread(handle, event(record(earlier))) == {"batchItemFailures": []}
+
+    conflicting = order_body(f"MIX-{tag}-0", lines={"MUG-RED": 5})
+    not_json = f"{{not json {tag}"
+    broken = {**order_body(f"MIX-{tag}-3"), "totalAmount": "1.00"}
+    batch = event(
+        record(first),
+        record(second),
+        record(first),  # duplicate within the batch
+        record(earlier),  # duplicate of a workflow started earlier
+        record(conflicting),
+        record(not_json),
+        record(broken),
+    )
+
+    # The handler runs outside any event loop, as in Lambda.
+    response = await asyncio.to_thread(handle, batch)
+
+    assert response == {"batchItemFailures": []}  # nothing transient: nothing to retry
+    for body in (first, second, earlier):
+        order = parse_order(json.dumps(body))
+        assert await fingerprint_of(dev_env, order.order_id) == order.fingerprint()
+    letters = {d.body: d for d in dead_letters_for(starter_runtime.intake.sqs, queues, tag)}
+    assert set(letters) == {json.dumps(conflicting), not_json, json.dumps(broken)}
+    assert letters[json.dumps(conflicting)].kind == "conflict"
+    assert "different content" in letters[json.dumps(conflicting)].reason
+    assert letters[not_json].kind == "invalid"
+    assert "not valid JSON" in letters[not_json].reason
+    assert letters[json.dumps(broken)].reason.startswith("totalAmount:")
+    # The first message of the conflicting id is kept, not merged or replaced.
+    kept = parse_order(json.dumps(earlier))
+    assert await fingerprint_of(dev_env, kept.order_id) == kept.fingerprint()
+
+
+async def test_a_duplicate_after_the_workflow_closed_is_acknowledged(
+    starter_runtime: starter.StarterRuntime,
+    dev_env: WorkflowEnvironment,
+) -> None:
+    body = order_body(f"CLOSED-{uuid.uuid4().hex[:8]}")
+    assert await asyncio.to_thread(handle, event(record(body))) == {"batchItemFailures": []}
+    workflow = dev_env.client.get_workflow_handle(order_workflow_id(body["orderId"]))
+    await workflow.terminate(reason="test: close it")  # closed, whatever the outcome
+
+    response = await asyncio.to_thread(handle, event(record(body)))
+
+    assert response == {"batchItemFailures": []}
+    runs = [w async for w in dev_env.client.list_workflows(f"WorkflowId = '{workflow.id}'")]
+    assert len(runs) == 1  # REJECT_DUPLICATE: never a second run
+
+
+async def test_the_handler_reuses_one_client_and_one_loop(
+    starter_runtime: starter.StarterRuntime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")  # Powertools' Lambda mode
+    client, loop = starter_runtime.intake.client, starter_runtime.loop.loop
+    for _ in range(2):
+        body = order_body(f"REUSE-{uuid.uuid4().hex[:8]}")
+        assert await asyncio.to_thread(handle, event(record(body))) == {"batchItemFailures": []}
+        assert starter.configure() is starter_runtime
+        assert starter_runtime.intake.client is client
+        assert starter_runtime.loop.loop is loop
+    starter_threads = [t for t in threading.enumerate() if t.name == "oms-starter"]
+    assert len(starter_threads) == 1  # one loop thread per process, not one per invocation

@@ -1,0 +1,82 @@
+"""Temporal unreachable: only the affected records fail; invalid ones still go to the DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from oms import starter
+from oms.bridge import LocalContext
+from oms.config import Settings
+from oms.dlq import list_dead_letters
+from oms.intake import OrderIntake
+from oms.local.demo_orders import order_body
+from oms.loop_thread import LoopThread
+from oms.resources import QueueUrls
+
+from .events import event, record
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def unreachable_runtime(
+    starter_runtime: starter.StarterRuntime, queues: QueueUrls, settings: Settings
+) -> Iterator[starter.StarterRuntime]:
+    loop = LoopThread("unreachable")
+    client = loop.run_sync(
+        Client.connect(
+            f"127.0.0.1:{closed_port()}", lazy=True, data_converter=pydantic_data_converter
+        )
+    )
+    intake = OrderIntake(
+        client=client, sqs=starter_runtime.intake.sqs, dlq_url=queues.dlq, settings=settings
+    )
+    yield starter.StarterRuntime(loop=loop, intake=intake)
+    loop.loop.call_soon_threadsafe(loop.loop.stop)
+
+
+async def test_with_temporal_unreachable_every_valid_record_fails_and_only_those(
+    unreachable_runtime: starter.StarterRuntime, queues: QueueUrls
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    valid = [record(order_body(f"DOWN-{tag}-{i}")) for i in range(3)]
+    invalid = record(f"not json {tag}")
+
+    response = await asyncio.to_thread(
+        starter.process_batch, event(*valid, invalid), LocalContext(), unreachable_runtime
+    )
+
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    assert failed == {r["messageId"] for r in valid}
+    letters = [
+        d for d in list_dead_letters(unreachable_runtime.intake.sqs, queues.dlq) if tag in d.body
+    ]
+    assert [d.body for d in letters] == [invalid["body"]]
+    assert not [d for d in letters if d.body.startswith("{")]  # valid ones not dead-lettered
+    assert json.loads(valid[0]["body"])["orderId"].startswith("DOWN-")
+
+
+async def test_a_batch_that_fails_entirely_reports_every_record(
+    unreachable_runtime: starter.StarterRuntime,
+) -> None:
+    records = [record(order_body(f"ALLDOWN-{uuid.uuid4().hex[:8]}")) for _ in range(4)]
+
+    response = await asyncio.to_thread(
+        starter.process_batch, event(*records), LocalContext(), unreachable_runtime
+    )
+
+    assert sorted(item["itemIdentifier"] for item in response["batchItemFailures"]) == sorted(
+        r["messageId"] for r in records
+    )
