@@ -38,10 +38,11 @@ install-dev: $(DEV_STAMP) ## everything for tests, lint, infra into .venv
 run: $(RUN_STAMP) ## start the local stack, run the demo orders, keep serving (Ctrl-C stops)
 	$(BIN)/oms dev
 
-test: $(DEV_STAMP) ## the whole test suite, offline
+# The infra tests run `cdk synth` with the pinned CLI, hence $(CDK) (npm ci, from the lock file).
+test: $(DEV_STAMP) $(CDK) ## the whole test suite, offline
 	$(BIN)/pytest
 
-test-fast: $(DEV_STAMP) ## everything but the slow end-to-end tests
+test-fast: $(DEV_STAMP) $(CDK) ## everything but the slow end-to-end tests
 	$(BIN)/pytest -m 'not e2e'
 
 lint: $(DEV_STAMP) ## ruff
