@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from oms.contract import DEFAULT_TASK_QUEUE
 
@@ -32,6 +32,10 @@ FARGATE_SIZES: dict[int, range] = {
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365, 731)
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# EC2 ids as CloudFormation checks them (8 or 17 hex digits), and AZ names like eu-west-1a.
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 
 
 class ConfigError(ValueError):
@@ -107,61 +111,82 @@ class DeployConfig:
         config.validate()
         return config
 
-    def validate(self) -> None:  # noqa: PLR0912 - one flat list of independent checks
-        def fail(name: str, problem: str) -> None:
-            raise ConfigError(f"context {context_key(name)}: {problem}")
+    def validate(self) -> None:
+        """Raise `ConfigError` for the first wrong value, naming its context key."""
+        self._check_temporal_and_email()
+        self._check_workers()
+        self._check_starter()
+        self._check_network_and_ops()
 
+    def _check_temporal_and_email(self) -> None:
         if self.temporal_auth not in ("api-key", "mtls"):
-            fail("temporal_auth", "must be 'api-key' or 'mtls'")
+            _fail("temporal_auth", "must be 'api-key' or 'mtls'")
         if not re.fullmatch(r"[^\s:]+:\d{1,5}", self.temporal_address):
-            fail("temporal_address", "must be host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233")
+            _fail("temporal_address", "must be host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233")
         if not self.temporal_namespace.strip():
-            fail("temporal_namespace", "must not be empty")
+            _fail("temporal_namespace", "must not be empty")
         if not _EMAIL.match(self.sender_email):
-            fail("sender_email", "must be an email address such as orders@example.com")
+            _fail("sender_email", "must be an email address such as orders@example.com")
         if self.sender_domain is not None:
             if not _DOMAIN.match(self.sender_domain):
-                fail("sender_domain", "must be a domain name such as example.com")
+                _fail("sender_domain", "must be a domain name such as example.com")
             if not self.sender_email.lower().endswith("@" + self.sender_domain.lower()):
-                fail("sender_email", f"must be an address in senderDomain {self.sender_domain}")
+                _fail("sender_email", f"must be an address in senderDomain {self.sender_domain}")
+
+    def _check_workers(self) -> None:
         if not 1 <= self.worker_min_count <= self.worker_count <= self.worker_max_count:
-            fail("worker_count", "need 1 <= workerMinCount <= workerCount <= workerMaxCount")
+            _fail("worker_count", "need 1 <= workerMinCount <= workerCount <= workerMaxCount")
         if self.worker_memory_mib not in FARGATE_SIZES.get(self.worker_cpu, range(0)):
-            fail("worker_memory_mib", f"not a Fargate size for workerCpu {self.worker_cpu}")
+            _fail("worker_memory_mib", f"not a Fargate size for workerCpu {self.worker_cpu}")
         if not 10 <= self.worker_cpu_target_percent <= 90:
-            fail("worker_cpu_target_percent", "must be between 10 and 90")
+            _fail("worker_cpu_target_percent", "must be between 10 and 90")
         limit = MAX_STOP_TIMEOUT_SECONDS - STOP_TIMEOUT_MARGIN_SECONDS
         if not 0 <= self.worker_drain_seconds <= limit:
-            fail("worker_drain_seconds", f"must be between 0 and {limit} (Fargate stops at 120 s)")
+            _fail("worker_drain_seconds", f"must be between 0 and {limit} (Fargate stops at 120 s)")
+
+    def _check_starter(self) -> None:
         if not 1 <= self.starter_batch_size <= 10:
             # Above 10 SQS needs a batching window, which only adds latency to each order.
-            fail("starter_batch_size", "must be between 1 and 10")
+            _fail("starter_batch_size", "must be between 1 and 10")
         if not 2 <= self.starter_concurrency <= 1000:
-            fail("starter_concurrency", "must be between 2 and 1000 (SQS maximum concurrency)")
+            _fail("starter_concurrency", "must be between 2 and 1000 (SQS maximum concurrency)")
         if self.starter_reserved_concurrency is not None and not (
             self.starter_concurrency <= self.starter_reserved_concurrency <= 1000
         ):
-            fail("starter_reserved_concurrency", "must be >= starterConcurrency (or unset)")
+            _fail("starter_reserved_concurrency", "must be >= starterConcurrency (or unset)")
         if not 3 <= self.starter_timeout_seconds <= 120:
             # 6x the timeout must fit SQS's 12-hour visibility cap with room; 120 s is plenty.
-            fail("starter_timeout_seconds", "must be between 3 and 120")
+            _fail("starter_timeout_seconds", "must be between 3 and 120")
         if not 256 <= self.starter_memory_mib <= 10240:
-            fail("starter_memory_mib", "must be between 256 and 10240")
+            _fail("starter_memory_mib", "must be between 256 and 10240")
         if not 1 <= self.dlq_max_receive_count <= 1000:
-            fail("dlq_max_receive_count", "must be between 1 and 1000")
+            _fail("dlq_max_receive_count", "must be between 1 and 1000")
+
+    def _check_network_and_ops(self) -> None:
+        subnets, zones = self.vpc_private_subnet_ids, self.vpc_availability_zones
+        if self.vpc_id is None and (subnets or zones):
+            _fail("vpc_id", "is required when vpcPrivateSubnetIds/vpcAvailabilityZones are set")
         if self.vpc_id is not None:
-            if not self.vpc_private_subnet_ids or not self.vpc_availability_zones:
-                fail("vpc_id", "also set vpcPrivateSubnetIds and vpcAvailabilityZones")
-            if len(self.vpc_private_subnet_ids) % len(self.vpc_availability_zones):
-                fail("vpc_private_subnet_ids", "need the same number of subnets in each zone")
-        elif self.vpc_private_subnet_ids or self.vpc_availability_zones:
-            fail("vpc_id", "is required when vpcPrivateSubnetIds/vpcAvailabilityZones are set")
+            if not _VPC_ID.match(self.vpc_id):
+                _fail("vpc_id", "must be a VPC id such as vpc-0123456789abcdef0")
+            if not subnets or not zones:
+                _fail("vpc_id", "also set vpcPrivateSubnetIds and vpcAvailabilityZones")
+            if not all(_SUBNET_ID.match(subnet) for subnet in subnets):
+                _fail("vpc_private_subnet_ids", "must be subnet ids such as subnet-0123abcd")
+            if not all(_AZ.match(zone) for zone in zones):
+                _fail("vpc_availability_zones", "must be zone names such as eu-west-1a")
+            if len(subnets) % len(zones):
+                _fail("vpc_private_subnet_ids", "need the same number of subnets in each zone")
         if not 1 <= self.nat_gateways <= 3:
-            fail("nat_gateways", "must be between 1 and 3 (workers need egress to Temporal)")
+            _fail("nat_gateways", "must be between 1 and 3 (workers need egress to Temporal)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
-            fail("log_retention_days", f"must be one of {LOG_RETENTION_DAYS}")
+            _fail("log_retention_days", f"must be one of {LOG_RETENTION_DAYS}")
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
-            fail("alarm_email", "must be an email address")
+            _fail("alarm_email", "must be an email address")
+
+
+def _fail(field_name: str, problem: str) -> NoReturn:
+    raise ConfigError(f"context {context_key(field_name)}: {problem}")
 
 
 def context_key(field_name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -34,6 +35,12 @@ class Network(Construct):
                 vpc_id=vpc_id,
                 availability_zones=list(availability_zones),
                 private_subnet_ids=list(private_subnet_ids),
+            )
+            cdk.Validations.of(self.vpc).acknowledge(
+                cdk.Acknowledgment(
+                    id="Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                    reason="The workers need only the subnet ids; routing is the VPC owner's.",
+                )
             )
             return
         flow_log_group = logs.LogGroup(self, "FlowLogs", retention=log_retention)

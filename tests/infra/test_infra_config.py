@@ -35,25 +35,27 @@ def test_command_line_strings_are_coerced() -> None:
     config = from_context(
         workerCount="3",
         starterReservedConcurrency="20",
-        vpcId="vpc-0abc",
-        vpcPrivateSubnetIds="subnet-a, subnet-b",
+        vpcId="vpc-0123456789abcdef0",
+        vpcPrivateSubnetIds="subnet-0123abcd, subnet-4567cdef",
         vpcAvailabilityZones="eu-west-1a,eu-west-1b",
         temporalAuth="mtls",
     )
 
     assert config.worker_count == 3
     assert config.starter_reserved_concurrency == 20
-    assert config.vpc_private_subnet_ids == ("subnet-a", "subnet-b")
+    assert config.vpc_private_subnet_ids == ("subnet-0123abcd", "subnet-4567cdef")
     assert config.vpc_availability_zones == ("eu-west-1a", "eu-west-1b")
     assert config.temporal_auth == "mtls"
 
 
 def test_json_lists_from_cdk_json_are_accepted() -> None:
     config = from_context(
-        vpcId="vpc-0abc", vpcPrivateSubnetIds=["subnet-a"], vpcAvailabilityZones=["eu-west-1a"]
+        vpcId="vpc-0123abcd",
+        vpcPrivateSubnetIds=["subnet-0123abcd"],
+        vpcAvailabilityZones=["eu-west-1a"],
     )
 
-    assert config.vpc_private_subnet_ids == ("subnet-a",)
+    assert config.vpc_private_subnet_ids == ("subnet-0123abcd",)
 
 
 @pytest.mark.parametrize("drain", [0, 30, 90])
@@ -79,8 +81,33 @@ def test_stop_timeout_leaves_room_for_the_drain_within_fargates_cap(drain: int) 
         ({"starterConcurrency": 1}, "starterConcurrency"),
         ({"starterReservedConcurrency": 2}, "starterReservedConcurrency"),
         ({"starterTimeoutSeconds": 900}, "starterTimeoutSeconds"),
-        ({"vpcId": "vpc-0abc"}, "vpcId"),
-        ({"vpcPrivateSubnetIds": "subnet-a"}, "vpcId"),
+        ({"vpcId": "vpc-0123abcd"}, "vpcId"),
+        ({"vpcId": "my-vpc", "vpcPrivateSubnetIds": "subnet-0123abcd"}, "vpcId"),
+        (
+            {
+                "vpcId": "vpc-0123abcd",
+                "vpcPrivateSubnetIds": "subnet-a",
+                "vpcAvailabilityZones": "eu-west-1a",
+            },
+            "vpcPrivateSubnetIds",
+        ),
+        (
+            {
+                "vpcId": "vpc-0123abcd",
+                "vpcPrivateSubnetIds": "subnet-0123abcd",
+                "vpcAvailabilityZones": "west",
+            },
+            "vpcAvailabilityZones",
+        ),
+        (
+            {
+                "vpcId": "vpc-0123abcd",
+                "vpcPrivateSubnetIds": "subnet-0123abcd,subnet-4567cdef,subnet-89abcdef",
+                "vpcAvailabilityZones": "eu-west-1a,eu-west-1b",
+            },
+            "vpcPrivateSubnetIds",
+        ),
+        ({"vpcPrivateSubnetIds": "subnet-0123abcd"}, "vpcId"),
         ({"logRetentionDays": 31}, "logRetentionDays"),
         ({"alarmEmail": "oncall"}, "alarmEmail"),
         ({"workerCount": "two"}, "workerCount"),
