@@ -5,13 +5,15 @@ from __future__ import annotations
 import importlib
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.infra.conftest import PROJECT_DIR
 
 if TYPE_CHECKING:
     from tests.infra.conftest import CliSynth, Synth
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def test_package_json_pins_a_cli_that_reads_this_cloud_assembly() -> None:
