@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -25,8 +26,9 @@ class PipLocalBundling:
     def __init__(self, project_dir: Path) -> None:
         self._project_dir = project_dir
 
-    # jsii passes the bundling options as one positional struct; nothing in them is needed.
-    def try_bundle(self, output_dir: str, _options: cdk.BundlingOptions) -> bool:
+    # The interface declares the options as keywords, but jsii calls back with one positional
+    # struct; accept both (nothing in them is needed: the command is fixed).
+    def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
         command = [
             sys.executable, "-m", "pip", "install",
             "--quiet", "--disable-pip-version-check", "--no-compile",
