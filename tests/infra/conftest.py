@@ -23,6 +23,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
+
 from infra.app import BUNDLING_STACKS, build
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

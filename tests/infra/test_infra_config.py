@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 import pytest
+
 from infra.config import MAX_STOP_TIMEOUT_SECONDS, ConfigError, DeployConfig, context_key
 
 

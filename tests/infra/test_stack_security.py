@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, lint_file
+
 from infra.nag import acknowledge, register_checks
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+
 from infra.components.temporal import TemporalConnection
 
 if TYPE_CHECKING:
