@@ -10,10 +10,12 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CDK := node_modules/.bin/cdk
+# Extra CDK CLI arguments, e.g. make deploy CDK_ARGS="-c temporalAddress=... -c alarmEmail=..."
+CDK_ARGS ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help install install-dev run test test-fast lint fmt typecheck synth diff deploy bench clean
+.PHONY: help install install-dev run test test-fast lint fmt typecheck synth bootstrap diff deploy bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,10 +40,11 @@ install-dev: $(DEV_STAMP) ## everything for tests, lint, infra into .venv
 run: $(RUN_STAMP) ## start the local stack, run the demo orders, keep serving (Ctrl-C stops)
 	$(BIN)/oms dev
 
-test: $(DEV_STAMP) ## the whole test suite, offline
+# The infra tests run `cdk synth` with the pinned CLI, hence $(CDK) (npm ci, from the lock file).
+test: $(DEV_STAMP) $(CDK) ## the whole test suite, offline
 	$(BIN)/pytest
 
-test-fast: $(DEV_STAMP) ## everything but the slow end-to-end tests
+test-fast: $(DEV_STAMP) $(CDK) ## everything but the slow end-to-end tests
 	$(BIN)/pytest -m 'not e2e'
 
 lint: $(DEV_STAMP) ## ruff
@@ -60,13 +63,16 @@ $(CDK): package.json package-lock.json
 	@touch $@
 
 synth: $(DEV_STAMP) $(CDK) ## cdk synth (offline, no Docker, no credentials)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth --quiet
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth --quiet $(CDK_ARGS)
+
+bootstrap: $(DEV_STAMP) $(CDK) ## cdk bootstrap (once per AWS account and region; needs credentials)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) bootstrap $(CDK_ARGS)
 
 diff: $(DEV_STAMP) $(CDK) ## cdk diff against the deployed stack
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) diff
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) diff $(CDK_ARGS)
 
 deploy: $(DEV_STAMP) $(CDK) ## cdk deploy (needs AWS credentials; see docs/DEPLOY.md)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) deploy --require-approval never
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) deploy --require-approval never $(CDK_ARGS)
 
 bench: $(DEV_STAMP) ## throughput, latency and cost per order; writes bench/results/latest.json
 	$(BIN)/python -m bench

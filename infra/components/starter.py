@@ -1,0 +1,89 @@
+"""The starter: a Lambda on the intake queue that starts one workflow per order."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.components.intake import IntakeQueues
+from infra.components.temporal import TemporalConnection
+from infra.nag import acknowledge
+
+HANDLER = "oms.starter.lambda_handler"
+
+
+class Starter(Construct):
+    """Python 3.11 function fed by SQS with partial batch responses and bounded concurrency.
+
+    It talks to Temporal Cloud over the internet (no VPC, hence no NAT cost): credentials come
+    from the secret at cold start, so the function only needs to read it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        intake: IntakeQueues,
+        temporal: TemporalConnection,
+        code: lambda_.Code,
+        task_queue: str,
+        timeout: Duration,
+        memory_mib: int,
+        batch_size: int,
+        max_concurrency: int,
+        reserved_concurrency: int | None,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if intake.visibility_timeout.to_seconds() < 6 * timeout.to_seconds():
+            # Otherwise SQS redelivers a batch while the first invocation still works on it.
+            raise ValueError("intake queue visibility timeout must be >= 6x the starter timeout")
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_11,
+            architecture=lambda_.Architecture.X86_64,  # matches the bundled manylinux wheels
+            handler=HANDLER,
+            code=code,
+            timeout=timeout,
+            memory_size=memory_mib,
+            reserved_concurrent_executions=reserved_concurrency,
+            log_group=logs.LogGroup(self, "Logs", retention=log_retention),
+            environment={
+                **temporal.environment,
+                "OMS_TEMPORAL_SECRET_ARN": temporal.secret.secret_arn,
+                "OMS_INTAKE_QUEUE": intake.queue.queue_url,
+                "OMS_DLQ": intake.dlq.queue_url,
+                "OMS_TASK_QUEUE": task_queue,
+                "OMS_LOG_LEVEL": "INFO",
+                "POWERTOOLS_SERVICE_NAME": "oms-starter",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                intake.queue,
+                batch_size=batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=max_concurrency,
+            )
+        )
+        temporal.grant_read(self.function)
+        # Invalid messages go straight to the DLQ with the reason attached.
+        intake.dlq.grant_send_messages(self.function)
+        acknowledge(
+            self.function,
+            "L1",
+            "Python 3.11 on purpose: the service targets 3.11 and the worker image runs "
+            "python:3.11-slim, so the starter runs the exact same dependency set.",
+        )
+        acknowledge(
+            self.function,
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "The AWS-managed basic execution policy only allows writing the function's logs.",
+        )

@@ -1,0 +1,55 @@
+"""Storage: the DynamoDB inventory table and the order ledger."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+
+class Storage(Construct):
+    """Two on-demand tables, point-in-time recovery on, kept when the stack is deleted (they
+    hold stock levels and the record of every charge)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # Items: sku, available (N), reserved (N).
+        self.inventory_table = self._table(
+            "InventoryTable", partition_key=dynamodb.Attribute(name="sku", type=_STRING)
+        )
+        # Items per order: RESERVATION, CHARGE, PACKAGE, EMAIL, ... records.
+        self.orders_table = self._table(
+            "OrdersTable",
+            partition_key=dynamodb.Attribute(name="orderId", type=_STRING),
+            sort_key=dynamodb.Attribute(name="record", type=_STRING),
+        )
+
+    def _table(
+        self,
+        construct_id: str,
+        *,
+        partition_key: dynamodb.Attribute,
+        sort_key: dynamodb.Attribute | None = None,
+    ) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=partition_key,
+            sort_key=sort_key,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def grant_read_write(self, grantee: iam.IGrantable) -> None:
+        """Both tables: the worker's transactions span them (TransactWriteItems)."""
+        self.inventory_table.grant_read_write_data(grantee)
+        self.orders_table.grant_read_write_data(grantee)
+
+
+_STRING = dynamodb.AttributeType.STRING

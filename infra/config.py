@@ -1,0 +1,211 @@
+"""Deployment settings, read from CDK context (`cdk.json` or `cdk synth -c key=value`).
+
+Every key has a documented default (docs/DEPLOY.md) so `cdk synth` works on a fresh clone; the
+Temporal and sender values are placeholders to replace before `cdk deploy`. A wrong value fails
+synth with a message naming the context key. Pure Python, no CDK import: cheap to unit-test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, Literal, NoReturn
+
+from oms.contract import DEFAULT_TASK_QUEUE
+
+TemporalAuth = Literal["api-key", "mtls"]
+
+# Fargate caps the container stop timeout at 120 s; the worker needs some seconds after its
+# drain to close the Temporal connection and exit, so the drain may use at most this much.
+MAX_STOP_TIMEOUT_SECONDS = 120
+STOP_TIMEOUT_MARGIN_SECONDS = 30
+# Fargate CPU units -> allowed memory (MiB) for the sizes a worker plausibly uses.
+FARGATE_SIZES: dict[int, range] = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+}
+# Retention periods CloudWatch Logs accepts, limited to the ones worth offering.
+LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365, 731)
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# EC2 ids as CloudFormation checks them (8 or 17 hex digits), and AZ names like eu-west-1a.
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+
+
+class ConfigError(ValueError):
+    """A context value is wrong; the message names the context key."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployConfig:
+    """The deployment's knobs. Field names map to camelCase context keys (`temporal_address`
+    is `temporalAddress`)."""
+
+    stack_name: str = "OmsOnTemporal"
+    # Temporal Cloud: namespace endpoint (mTLS or API key) or regional endpoint (API key).
+    temporal_address: str = "oms.a1b2c.tmprl.cloud:7233"
+    temporal_namespace: str = "oms.a1b2c"
+    temporal_auth: TemporalAuth = "api-key"
+    # Secrets Manager secret (full ARN or name), JSON: {"apiKey": ...} or {"tlsCert", "tlsKey"}.
+    temporal_secret: str = "oms/temporal"  # noqa: S105 - a secret name, not a secret
+    task_queue: str = DEFAULT_TASK_QUEUE
+
+    sender_email: str = "orders@example.com"
+    # Verify the whole domain instead of the single address (DKIM records to publish).
+    sender_domain: str | None = None
+
+    worker_count: int = 2
+    worker_min_count: int = 1
+    worker_max_count: int = 10
+    worker_cpu: int = 512
+    worker_memory_mib: int = 1024
+    worker_cpu_target_percent: int = 60
+    worker_drain_seconds: int = 30
+
+    starter_batch_size: int = 10
+    starter_concurrency: int = 5
+    starter_reserved_concurrency: int | None = None
+    starter_timeout_seconds: int = 30
+    starter_memory_mib: int = 512
+    dlq_max_receive_count: int = 5
+
+    # An existing VPC instead of a new one (all three together; no lookup, synth stays offline).
+    vpc_id: str | None = None
+    vpc_private_subnet_ids: tuple[str, ...] = ()
+    vpc_availability_zones: tuple[str, ...] = ()
+    nat_gateways: int = 1
+
+    alarm_email: str | None = None
+    log_retention_days: int = 30
+
+    @property
+    def stop_timeout_seconds(self) -> int:
+        """The container stop timeout: the drain plus time to disconnect, within Fargate's cap."""
+        return min(
+            self.worker_drain_seconds + STOP_TIMEOUT_MARGIN_SECONDS, MAX_STOP_TIMEOUT_SECONDS
+        )
+
+    @property
+    def queue_visibility_timeout_seconds(self) -> int:
+        """AWS's advice for Lambda event sources: at least six times the function timeout."""
+        return 6 * self.starter_timeout_seconds
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> DeployConfig:
+        """Build from a context getter such as `app.node.try_get_context`; unset keys keep
+        their defaults. Context from the command line arrives as strings, hence the coercion."""
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            key = context_key(field.name)
+            raw = get(key)
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _coerce(key, field.type, raw)
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Raise `ConfigError` for the first wrong value, naming its context key."""
+        self._check_temporal_and_email()
+        self._check_workers()
+        self._check_starter()
+        self._check_network_and_ops()
+
+    def _check_temporal_and_email(self) -> None:
+        if self.temporal_auth not in ("api-key", "mtls"):
+            _fail("temporal_auth", "must be 'api-key' or 'mtls'")
+        if not re.fullmatch(r"[^\s:]+:\d{1,5}", self.temporal_address):
+            _fail("temporal_address", "must be host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233")
+        if not self.temporal_namespace.strip():
+            _fail("temporal_namespace", "must not be empty")
+        if not _EMAIL.match(self.sender_email):
+            _fail("sender_email", "must be an email address such as orders@example.com")
+        if self.sender_domain is not None:
+            if not _DOMAIN.match(self.sender_domain):
+                _fail("sender_domain", "must be a domain name such as example.com")
+            if not self.sender_email.lower().endswith("@" + self.sender_domain.lower()):
+                _fail("sender_email", f"must be an address in senderDomain {self.sender_domain}")
+
+    def _check_workers(self) -> None:
+        if not 1 <= self.worker_min_count <= self.worker_count <= self.worker_max_count:
+            _fail("worker_count", "need 1 <= workerMinCount <= workerCount <= workerMaxCount")
+        if self.worker_memory_mib not in FARGATE_SIZES.get(self.worker_cpu, range(0)):
+            _fail("worker_memory_mib", f"not a Fargate size for workerCpu {self.worker_cpu}")
+        if not 10 <= self.worker_cpu_target_percent <= 90:
+            _fail("worker_cpu_target_percent", "must be between 10 and 90")
+        limit = MAX_STOP_TIMEOUT_SECONDS - STOP_TIMEOUT_MARGIN_SECONDS
+        if not 0 <= self.worker_drain_seconds <= limit:
+            _fail("worker_drain_seconds", f"must be between 0 and {limit} (Fargate stops at 120 s)")
+
+    def _check_starter(self) -> None:
+        if not 1 <= self.starter_batch_size <= 10:
+            # Above 10 SQS needs a batching window, which only adds latency to each order.
+            _fail("starter_batch_size", "must be between 1 and 10")
+        if not 2 <= self.starter_concurrency <= 1000:
+            _fail("starter_concurrency", "must be between 2 and 1000 (SQS maximum concurrency)")
+        if self.starter_reserved_concurrency is not None and not (
+            self.starter_concurrency <= self.starter_reserved_concurrency <= 1000
+        ):
+            _fail("starter_reserved_concurrency", "must be >= starterConcurrency (or unset)")
+        if not 3 <= self.starter_timeout_seconds <= 120:
+            # 6x the timeout must fit SQS's 12-hour visibility cap with room; 120 s is plenty.
+            _fail("starter_timeout_seconds", "must be between 3 and 120")
+        if not 256 <= self.starter_memory_mib <= 10240:
+            _fail("starter_memory_mib", "must be between 256 and 10240")
+        if not 1 <= self.dlq_max_receive_count <= 1000:
+            _fail("dlq_max_receive_count", "must be between 1 and 1000")
+
+    def _check_network_and_ops(self) -> None:
+        subnets, zones = self.vpc_private_subnet_ids, self.vpc_availability_zones
+        if self.vpc_id is None and (subnets or zones):
+            _fail("vpc_id", "is required when vpcPrivateSubnetIds/vpcAvailabilityZones are set")
+        if self.vpc_id is not None:
+            if not _VPC_ID.match(self.vpc_id):
+                _fail("vpc_id", "must be a VPC id such as vpc-0123456789abcdef0")
+            if not subnets or not zones:
+                _fail("vpc_id", "also set vpcPrivateSubnetIds and vpcAvailabilityZones")
+            if not all(_SUBNET_ID.match(subnet) for subnet in subnets):
+                _fail("vpc_private_subnet_ids", "must be subnet ids such as subnet-0123abcd")
+            if not all(_AZ.match(zone) for zone in zones):
+                _fail("vpc_availability_zones", "must be zone names such as eu-west-1a")
+            if len(subnets) % len(zones):
+                _fail("vpc_private_subnet_ids", "need the same number of subnets in each zone")
+        if not 1 <= self.nat_gateways <= 3:
+            _fail("nat_gateways", "must be between 1 and 3 (workers need egress to Temporal)")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            _fail("log_retention_days", f"must be one of {LOG_RETENTION_DAYS}")
+        if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
+            _fail("alarm_email", "must be an email address")
+
+
+def _fail(field_name: str, problem: str) -> NoReturn:
+    raise ConfigError(f"context {context_key(field_name)}: {problem}")
+
+
+def context_key(field_name: str) -> str:
+    """`worker_memory_mib` -> `workerMemoryMiB`: the camelCase key used in context."""
+    head, *rest = field_name.split("_")
+    return (head + "".join(part.capitalize() for part in rest)).replace("Mib", "MiB")
+
+
+def _coerce(key: str, annotation: Any, raw: Any) -> Any:
+    """Context values come as JSON (cdk.json) or strings (-c); accept both."""
+    kind = str(annotation)
+    try:
+        if "tuple" in kind:
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if "int" in kind:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"context {key}: expected {kind}, got {raw!r}") from None
+    return str(raw)

@@ -1,0 +1,143 @@
+"""The one stack: composes the capability constructs and wires them together.
+
+No resource is defined here; this module only decides who talks to whom (grants) and what
+each process is told (environment), so the wiring reads in one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.components.alarms import Alarms
+from infra.components.bundling import starter_code
+from infra.components.email import Email
+from infra.components.intake import IntakeQueues
+from infra.components.network import Network
+from infra.components.starter import Starter
+from infra.components.storage import Storage
+from infra.components.temporal import TemporalConnection
+from infra.components.workers import Workers, worker_image
+from infra.config import DeployConfig
+
+_RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+}
+
+
+class OmsStack(cdk.Stack):
+    """SQS intake -> starter Lambda -> Temporal Cloud <- Fargate workers -> DynamoDB, SES."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        project_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        retention = _RETENTION[config.log_retention_days]
+
+        temporal = TemporalConnection(
+            self,
+            "Temporal",
+            address=config.temporal_address,
+            namespace=config.temporal_namespace,
+            auth=config.temporal_auth,
+            secret=config.temporal_secret,
+        )
+        intake = IntakeQueues(
+            self,
+            "Intake",
+            visibility_timeout=cdk.Duration.seconds(config.queue_visibility_timeout_seconds),
+            max_receive_count=config.dlq_max_receive_count,
+        )
+        storage = Storage(self, "Storage")
+        email = Email(
+            self, "Email", sender_email=config.sender_email, sender_domain=config.sender_domain
+        )
+        network = Network(
+            self,
+            "Network",
+            vpc_id=config.vpc_id,
+            private_subnet_ids=config.vpc_private_subnet_ids,
+            availability_zones=config.vpc_availability_zones,
+            nat_gateways=config.nat_gateways,
+            log_retention=retention,
+        )
+        starter = Starter(
+            self,
+            "Starter",
+            intake=intake,
+            temporal=temporal,
+            code=starter_code(project_dir),
+            task_queue=config.task_queue,
+            timeout=cdk.Duration.seconds(config.starter_timeout_seconds),
+            memory_mib=config.starter_memory_mib,
+            batch_size=config.starter_batch_size,
+            max_concurrency=config.starter_concurrency,
+            reserved_concurrency=config.starter_reserved_concurrency,
+            log_retention=retention,
+        )
+        workers = Workers(
+            self,
+            "Workers",
+            vpc=network.vpc,
+            image=worker_image(project_dir),
+            environment={
+                **temporal.environment,
+                "OMS_TASK_QUEUE": config.task_queue,
+                "OMS_INVENTORY_TABLE": storage.inventory_table.table_name,
+                "OMS_ORDERS_TABLE": storage.orders_table.table_name,
+                "OMS_SENDER_EMAIL": email.sender_email,
+                "OMS_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
+                "OMS_GRACEFUL_SHUTDOWN_SECONDS": str(config.worker_drain_seconds),
+                "OMS_LOG_LEVEL": "INFO",
+                "AWS_REGION": self.region,
+            },
+            secrets=temporal.container_secrets(),
+            cpu=config.worker_cpu,
+            memory_mib=config.worker_memory_mib,
+            desired_count=config.worker_count,
+            min_count=config.worker_min_count,
+            max_count=config.worker_max_count,
+            cpu_target_percent=config.worker_cpu_target_percent,
+            stop_timeout=cdk.Duration.seconds(config.stop_timeout_seconds),
+            log_retention=retention,
+        )
+        storage.grant_read_write(workers.task_role)
+        email.grant_send(workers.task_role)
+        Alarms(
+            self,
+            "Alarms",
+            intake_queue=intake.queue,
+            dlq=intake.dlq,
+            starter=starter.function,
+            workers=workers,
+            min_workers=config.worker_min_count,
+            alarm_email=config.alarm_email,
+        )
+
+        outputs = {
+            "IntakeQueueUrl": intake.queue.queue_url,
+            "DeadLetterQueueUrl": intake.dlq.queue_url,
+            "InventoryTableName": storage.inventory_table.table_name,
+            "OrdersTableName": storage.orders_table.table_name,
+            "StarterFunctionName": starter.function.function_name,
+            "WorkerClusterName": workers.cluster.cluster_name,
+            "WorkerServiceName": workers.service.service_name,
+        }
+        for name, value in outputs.items():
+            cdk.CfnOutput(self, name, value=value)

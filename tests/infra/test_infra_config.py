@@ -1,0 +1,120 @@
+"""DeployConfig: context parsing and validation (pure Python, no synth)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import pytest
+
+from infra.config import MAX_STOP_TIMEOUT_SECONDS, ConfigError, DeployConfig, context_key
+
+
+def from_context(**context: Any) -> DeployConfig:
+    return DeployConfig.from_context(context.get)
+
+
+def test_defaults_synthesise_without_any_context() -> None:
+    config = from_context()
+
+    assert config.temporal_auth == "api-key"
+    assert config.task_queue == "order-processing"
+    assert config.worker_min_count <= config.worker_count <= config.worker_max_count
+    assert config.stop_timeout_seconds > config.worker_drain_seconds
+    assert config.queue_visibility_timeout_seconds >= 6 * config.starter_timeout_seconds
+
+
+def test_context_keys_are_camel_case_field_names() -> None:
+    keys = {context_key(f.name) for f in fields(DeployConfig)}
+
+    assert {"temporalAddress", "temporalSecret", "workerMemoryMiB", "vpcId"} <= keys
+    assert all("_" not in key for key in keys)
+
+
+def test_command_line_strings_are_coerced() -> None:
+    # Given: values as `cdk synth -c key=value` passes them (all strings)
+    config = from_context(
+        workerCount="3",
+        starterReservedConcurrency="20",
+        vpcId="vpc-0123456789abcdef0",
+        vpcPrivateSubnetIds="subnet-0123abcd, subnet-4567cdef",
+        vpcAvailabilityZones="eu-west-1a,eu-west-1b",
+        temporalAuth="mtls",
+    )
+
+    assert config.worker_count == 3
+    assert config.starter_reserved_concurrency == 20
+    assert config.vpc_private_subnet_ids == ("subnet-0123abcd", "subnet-4567cdef")
+    assert config.vpc_availability_zones == ("eu-west-1a", "eu-west-1b")
+    assert config.temporal_auth == "mtls"
+
+
+def test_json_lists_from_cdk_json_are_accepted() -> None:
+    config = from_context(
+        vpcId="vpc-0123abcd",
+        vpcPrivateSubnetIds=["subnet-0123abcd"],
+        vpcAvailabilityZones=["eu-west-1a"],
+    )
+
+    assert config.vpc_private_subnet_ids == ("subnet-0123abcd",)
+
+
+@pytest.mark.parametrize("drain", [0, 30, 90])
+def test_stop_timeout_leaves_room_for_the_drain_within_fargates_cap(drain: int) -> None:
+    config = from_context(workerDrainSeconds=drain)
+
+    assert config.worker_drain_seconds + 20 <= config.stop_timeout_seconds
+    assert config.stop_timeout_seconds <= MAX_STOP_TIMEOUT_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("context", "key"),
+    [
+        ({"temporalAuth": "password"}, "temporalAuth"),
+        ({"temporalAddress": "no-port.tmprl.cloud"}, "temporalAddress"),
+        ({"senderEmail": "not-an-address"}, "senderEmail"),
+        ({"senderDomain": "other.example.com"}, "senderEmail"),
+        ({"workerCount": "0"}, "workerCount"),
+        ({"workerMinCount": 3, "workerCount": 2}, "workerCount"),
+        ({"workerCpu": 512, "workerMemoryMiB": 512}, "workerMemoryMiB"),
+        ({"workerDrainSeconds": 100}, "workerDrainSeconds"),
+        ({"starterBatchSize": 11}, "starterBatchSize"),
+        ({"starterConcurrency": 1}, "starterConcurrency"),
+        ({"starterReservedConcurrency": 2}, "starterReservedConcurrency"),
+        ({"starterTimeoutSeconds": 900}, "starterTimeoutSeconds"),
+        ({"vpcId": "vpc-0123abcd"}, "vpcId"),
+        ({"vpcId": "my-vpc", "vpcPrivateSubnetIds": "subnet-0123abcd"}, "vpcId"),
+        (
+            {
+                "vpcId": "vpc-0123abcd",
+                "vpcPrivateSubnetIds": "subnet-a",
+                "vpcAvailabilityZones": "eu-west-1a",
+            },
+            "vpcPrivateSubnetIds",
+        ),
+        (
+            {
+                "vpcId": "vpc-0123abcd",
+                "vpcPrivateSubnetIds": "subnet-0123abcd",
+                "vpcAvailabilityZones": "west",
+            },
+            "vpcAvailabilityZones",
+        ),
+        (
+            {
+                "vpcId": "vpc-0123abcd",
+                "vpcPrivateSubnetIds": "subnet-0123abcd,subnet-4567cdef,subnet-89abcdef",
+                "vpcAvailabilityZones": "eu-west-1a,eu-west-1b",
+            },
+            "vpcPrivateSubnetIds",
+        ),
+        ({"vpcPrivateSubnetIds": "subnet-0123abcd"}, "vpcId"),
+        ({"logRetentionDays": 31}, "logRetentionDays"),
+        ({"alarmEmail": "oncall"}, "alarmEmail"),
+        ({"workerCount": "two"}, "workerCount"),
+        ({"workerCount": True}, "workerCount"),
+    ],
+)
+def test_a_wrong_value_fails_naming_the_context_key(context: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^context {key}: "):
+        from_context(**context)

@@ -1,0 +1,151 @@
+"""Intake queue, DLQ and the starter Lambda, asserted on the synthesised template."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.infra.conftest import Synth
+
+
+def queue_ids(synth: Synth) -> tuple[str, str]:
+    """(intake, dlq) logical ids: the intake queue is the one with a redrive policy."""
+    queues = synth.of_type("AWS::SQS::Queue")
+    intake = [k for k, v in queues.items() if "RedrivePolicy" in v["Properties"]]
+    assert len(queues) == 2, sorted(queues)
+    assert len(intake) == 1, sorted(queues)
+    (dlq,) = set(queues) - set(intake)
+    return intake[0], dlq
+
+
+def test_event_source_reports_partial_batch_failures_with_bounded_concurrency(
+    synth: Synth,
+) -> None:
+    intake, _ = queue_ids(synth)
+    function_id, _ = synth.one("AWS::Lambda::Function")
+
+    _, mapping = synth.one("AWS::Lambda::EventSourceMapping")
+
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 10
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 8}  # starterConcurrency
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [intake, "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": function_id}
+
+
+def test_visibility_timeout_is_at_least_six_times_the_function_timeout(synth: Synth) -> None:
+    intake, _ = queue_ids(synth)
+    _, function = synth.one("AWS::Lambda::Function")
+
+    visibility = synth.resources[intake]["Properties"]["VisibilityTimeout"]
+
+    assert visibility >= 6 * function["Timeout"]
+
+
+def test_intake_redrives_to_the_dlq_after_a_bounded_number_of_receives(synth: Synth) -> None:
+    intake, dlq = queue_ids(synth)
+
+    redrive = synth.resources[intake]["Properties"]["RedrivePolicy"]
+
+    assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": 5}
+    # Dead letters keep their original enqueue time, so the DLQ must outlive the source.
+    retention = synth.resources[intake]["Properties"]["MessageRetentionPeriod"]
+    assert synth.resources[dlq]["Properties"]["MessageRetentionPeriod"] > retention
+
+
+@pytest.mark.parametrize("which", ["intake", "dlq"])
+def test_queue_is_encrypted_and_denies_plain_http(synth: Synth, which: str) -> None:
+    intake, dlq = queue_ids(synth)
+    queue = intake if which == "intake" else dlq
+
+    assert synth.resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    policies = [
+        p["Properties"]
+        for p in synth.of_type("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue} in p["Properties"]["Queues"]
+    ]
+    statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+    assert {
+        "Action": "sqs:*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+    } in statements
+
+
+def test_starter_runs_the_handler_on_python_311_outside_any_vpc(synth: Synth) -> None:
+    _, function = synth.one("AWS::Lambda::Function")
+
+    assert function["Runtime"] == "python3.11"
+    assert function["Handler"] == "oms.starter.lambda_handler"
+    assert function["Architectures"] == ["x86_64"]  # the bundled wheels are manylinux x86_64
+    assert "VpcConfig" not in function  # reaches Temporal Cloud directly, no NAT needed
+
+
+def test_starter_is_told_where_temporal_the_queues_and_the_secret_are(synth: Synth) -> None:
+    intake, dlq = queue_ids(synth)
+    _, function = synth.one("AWS::Lambda::Function")
+
+    env = function["Environment"]["Variables"]
+
+    assert env["TEMPORAL_ADDRESS"] == "oms-prod.a1b2c.tmprl.cloud:7233"
+    assert env["TEMPORAL_NAMESPACE"] == "oms-prod.a1b2c"
+    assert env["OMS_TEMPORAL_SECRET_ARN"] == (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oms/temporal-AbCdEf"
+    )
+    assert env["OMS_INTAKE_QUEUE"] == {"Ref": intake}  # Ref of a queue is its URL
+    assert env["OMS_DLQ"] == {"Ref": dlq}
+    assert env["OMS_TASK_QUEUE"] == "order-processing"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "oms-starter"
+    # No credentials in plain environment: the function reads them from the secret.
+    assert not {"TEMPORAL_API_KEY", "TEMPORAL_TLS_CLIENT_KEY_DATA"} & set(env)
+
+
+def role_statements(synth: Synth, role_ref: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of the inline policies attached to a role."""
+    return [
+        statement
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        if role_ref in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_starter_may_read_the_secret_consume_intake_and_send_to_the_dlq_only(
+    synth: Synth,
+) -> None:
+    intake, dlq = queue_ids(synth)
+    _, function = synth.one("AWS::Lambda::Function")
+    role_ref = {"Ref": function["Role"]["Fn::GetAtt"][0]}
+
+    by_resource = {str(s["Resource"]): set(s["Action"]) for s in role_statements(synth, role_ref)}
+
+    assert by_resource == {
+        str({"Fn::GetAtt": [intake, "Arn"]}): {
+            "sqs:ReceiveMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueUrl",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        },
+        # The complete ARN as given: exactly this secret, no wildcard.
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oms/temporal-AbCdEf": {
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret",
+        },
+        str({"Fn::GetAtt": [dlq, "Arn"]}): {
+            "sqs:SendMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+        },
+    }
+
+
+def test_starter_logs_are_kept_for_the_configured_retention(synth: Synth) -> None:
+    _, function = synth.one("AWS::Lambda::Function")
+    log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
+
+    assert synth.resources[log_group]["Properties"]["RetentionInDays"] == 30
