@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CDK := node_modules/.bin/cdk
+# Extra arguments for `cdk deploy`, e.g. CDK_ARGS="-c temporalAddress=ns.acct.tmprl.cloud:7233".
+CDK_ARGS ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -66,7 +68,7 @@ diff: $(DEV_STAMP) $(CDK) ## cdk diff against the deployed stack
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) diff
 
 deploy: $(DEV_STAMP) $(CDK) ## cdk deploy (needs AWS credentials; see docs/DEPLOY.md)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) deploy --require-approval never
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) deploy --require-approval never $(CDK_ARGS)
 
 bench: $(DEV_STAMP) ## throughput, latency and cost per order; writes bench/results/latest.json
 	$(BIN)/python -m bench
