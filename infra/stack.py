@@ -105,6 +105,7 @@ class OmsStack(cdk.Stack):
                 "OMS_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
                 "OMS_GRACEFUL_SHUTDOWN_SECONDS": str(config.worker_drain_seconds),
                 "OMS_LOG_LEVEL": "INFO",
+                "OMS_LOG_FORMAT": "json",
                 "AWS_REGION": self.region,
             },
             secrets=temporal.container_secrets(),

@@ -61,6 +61,7 @@ class Starter(Construct):
                 "OMS_DLQ": intake.dlq.queue_url,
                 "OMS_TASK_QUEUE": task_queue,
                 "OMS_LOG_LEVEL": "INFO",
+                "OMS_LOG_FORMAT": "json",
                 "POWERTOOLS_SERVICE_NAME": "oms-starter",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },

@@ -27,9 +27,6 @@ DEPLOYED_VALUES = {
     "OMS_INTAKE_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/OmsOnTemporal-IntakeQueue",
     "OMS_DLQ": "https://sqs.eu-west-1.amazonaws.com/123456789012/OmsOnTemporal-IntakeDLQ",
 }
-# Not yet a Settings field: the service team adds `temporal_secret_arn` (the starter reads the
-# Temporal credentials from this secret at cold start). Remove once Settings has it.
-PENDING_SETTINGS = {"OMS_TEMPORAL_SECRET_ARN"}
 
 
 def task_environment(synth: Synth) -> dict[str, Any]:
@@ -77,7 +74,7 @@ def test_every_oms_variable_is_a_settings_field(synth: Synth, process: str) -> N
     names = {n for n in ENVIRONMENTS[process](synth) if n.startswith(ENV_PREFIX)}
 
     assert names, "the stack sets no OMS_* variable at all"
-    assert names - fields - PENDING_SETTINGS == set()
+    assert names - fields == set()
 
 
 @pytest.mark.parametrize("process", sorted(ENVIRONMENTS))
