@@ -1,0 +1,55 @@
+"""What every command needs, built once per invocation: settings, AWS clients, Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from oms.aws import AwsClients, aws_clients
+from oms.cli.app import console
+from oms.cli.errors import CliError
+from oms.config import Settings, load_settings
+from oms.temporal_client import connect
+
+T = TypeVar("T")
+
+
+@cache
+def settings() -> Settings:
+    return load_settings()
+
+
+@cache
+def aws() -> AwsClients:
+    return aws_clients()
+
+
+async def temporal() -> Client:
+    try:
+        return await connect(settings())
+    except RuntimeError as exc:  # the SDK reports connection failures as RuntimeError
+        raise CliError(
+            f"cannot reach Temporal ({exc}); is `oms dev` running, or TEMPORAL_ADDRESS set?"
+        ) from None
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout, nothing else there (for scripts)."""
+    if isinstance(document, BaseModel):
+        document = document.model_dump(mode="json", by_alias=True)
+    elif isinstance(document, list):
+        document = [
+            d.model_dump(mode="json", by_alias=True) if isinstance(d, BaseModel) else d
+            for d in document
+        ]
+    console.file.write(json.dumps(document, indent=2, default=str) + "\n")
