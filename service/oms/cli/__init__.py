@@ -1,7 +1,8 @@
 """`oms`: one command for local use and for operators (typer + rich).
 
-Every command reads `.oms/local.env` (written by `oms dev`) when present; variables already set
-in the environment win. Errors are one clear line on stderr, never a traceback.
+Every command reads `.oms/local.env` (written by `oms dev`, removed when it stops) when
+present, so a second terminal talks to the running local stack; otherwise the environment.
+Errors are one clear line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from oms.config import SettingsError
 LOCAL_ENV = os.path.join(".oms", "local.env")
 
 # Command modules register themselves on `app`.
-from oms.cli import processes  # noqa: E402, F401
+from oms.cli import dev, processes  # noqa: E402, F401
 
 
 def main() -> None:
     """Run the CLI and leave with `os._exit`: temporalio can abort at interpreter exit
     (sdk-python#300) after the work succeeded, which would turn success into a crash code."""
     if os.path.exists(LOCAL_ENV):
-        load_dotenv(LOCAL_ENV, override=False)
+        load_dotenv(LOCAL_ENV, override=True)
     code = 0
     try:
         app()  # standalone mode: usage errors are printed and raise SystemExit(2)

@@ -13,7 +13,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Results go to stdout (one JSON document with --json); progress and errors to stderr.
-console = Console()
+# Piped output (CI logs, `| less`) gets a width that fits the summary table, not rich's 80.
+console = Console(width=None if Console().is_terminal else 140)
 err_console = Console(stderr=True, soft_wrap=True)
 
 

@@ -8,8 +8,11 @@ moto's DynamoDB operations makes each of them atomic, as in AWS.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import logging
+import os
+import signal
 import threading
 from typing import Any
 
@@ -56,3 +59,23 @@ def start_emulator(host: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server
+
+
+def main() -> None:
+    """`python -m oms.local.emulator --port N`: serve until SIGTERM/SIGINT (the local stack's
+    AWS endpoint, in its own process so it does not compete with the CLI for the GIL)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    arguments = parser.parse_args()
+    server = start_emulator(arguments.host, arguments.port)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m oms`: the same CLI as the `oms` script."""
+
+from oms.cli import main
+
+main()

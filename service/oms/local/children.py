@@ -1,0 +1,101 @@
+"""Child processes of the local stack: started with their output in log files, tied to the
+parent's life (they get SIGTERM if the parent dies, even by SIGKILL), stopped in order."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec (Linux)
+    # Not glibc: the stack still stops its children on a normal exit.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _log: IO[bytes] = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Children:
+    def __init__(self, log_dir: Path) -> None:
+        self._log_dir = log_dir
+        self.running: list[Child] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> Child:
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self._log_dir / f"{name}.log"
+        log = log_path.open("ab")
+        process = subprocess.Popen(  # noqa: S603 - our own binaries, no shell
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in the terminal reaches only `oms dev`, which drains
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, safe between fork/exec
+        )
+        child = Child(name, process, log_path, log)
+        self.running.append(child)
+        return child
+
+    def stop(self, child: Child, *, timeout: float = 30.0, kill: bool = False) -> None:
+        if child.alive():
+            child.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                child.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait(5)
+        child._log.close()
+        if child in self.running:
+            self.running.remove(child)
+
+    def stop_all(self, *, timeout: float = 30.0) -> None:
+        """SIGTERM everyone at once (they drain in parallel), then wait, then SIGKILL."""
+        for child in self.running:
+            if child.alive():
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in list(reversed(self.running)):
+            remaining = max(0.1, deadline - time.monotonic())
+            self.stop(child, timeout=remaining)
+
+    def pids(self) -> list[int]:
+        return [child.pid for child in self.running]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,187 @@
+"""The demo: orders of every scenario put on the intake queue, followed to their outcome, and
+checked against what each scenario expects (state, reason, exactly one email)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms.contract import CANCEL_UPDATE, OrderState, order_workflow_id
+from oms.local.demo_orders import SCENARIOS, Scenario, scenario_body
+from oms.local.moto import sent_emails
+from oms.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
+from oms.workflows.order import OrderWorkflow
+
+CANCEL_WHEN = {OrderState.RESERVED, OrderState.PAID}
+
+
+class DemoOrderResult(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    order_id: str
+    scenario: str
+    expected: OrderState
+    expected_reason: str | None = None
+    state: OrderState | None = None
+    reason: str | None = None
+    steps: list[str] = []
+    tracking_number: str | None = None
+    emails: int = 0
+    seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        reason_ok = self.expected_reason is None or self.reason == self.expected_reason
+        return self.state == self.expected and reason_ok and self.emails == 1
+
+
+class DemoReport(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    orders: list[DemoOrderResult]
+    passed: bool
+    temporal_ui: str
+    elapsed_seconds: float
+
+
+@dataclass
+class DemoOrder:
+    order_id: str
+    scenario: Scenario
+    body: dict[str, Any]
+    state: str = "QUEUED"
+    started: float = field(default_factory=time.monotonic)
+
+
+def plan(extra_orders: int = 0, *, run_id: str | None = None) -> list[DemoOrder]:
+    """One order per scenario plus `extra_orders` happy-path orders, with fresh ids."""
+    run_id = run_id or uuid.uuid4().hex[:6].upper()
+    orders = [
+        DemoOrder(f"DEMO-{run_id}-{name.upper()}", scenario, {})
+        for name, scenario in SCENARIOS.items()
+    ]
+    orders += [
+        DemoOrder(f"DEMO-{run_id}-{n:04d}", SCENARIOS["happy"], {})
+        for n in range(1, extra_orders + 1)
+    ]
+    for index, order in enumerate(orders):
+        order.body = scenario_body(order.scenario, order.order_id, customer=index + 1)
+    return orders
+
+
+def submit(sqs: Any, queue_url: str, orders: list[DemoOrder]) -> None:
+    """Put the orders on the intake queue, as an upstream system would."""
+    for start in range(0, len(orders), 10):
+        batch = orders[start : start + 10]
+        response = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "MessageBody": json.dumps(o.body)} for i, o in enumerate(batch)
+            ],
+        )
+        if response.get("Failed"):
+            raise RuntimeError(f"could not enqueue demo orders: {response['Failed']}")
+
+
+class DemoRunner:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        aws_endpoint: str,
+        on_change: Callable[[DemoOrder], None] = lambda _order: None,
+        timeout: float = 300.0,
+    ) -> None:
+        self._client = client
+        self._endpoint = aws_endpoint
+        self._on_change = on_change
+        self._timeout = timeout
+
+    async def follow(self, orders: list[DemoOrder]) -> list[DemoOrderResult]:
+        async with asyncio.timeout(self._timeout):
+            results = await asyncio.gather(*(self._follow(order) for order in orders))
+        emails = sent_emails(self._endpoint)
+        for result in results:
+            token = f" {result.order_id} "
+            result.emails = sum(token in f" {email.subject} " for email in emails)
+        return list(results)
+
+    def _set(self, order: DemoOrder, state: str) -> None:
+        if order.state != state:
+            order.state = state
+            self._on_change(order)
+
+    async def _follow(self, order: DemoOrder) -> DemoOrderResult:
+        handle = self._client.get_workflow_handle(
+            order_workflow_id(order.order_id), result_type=OrderResult
+        )
+        await self._started(handle)
+        self._set(order, OrderState.RECEIVED)
+        if order.scenario.cancel:
+            await self._cancel_in_flight(order, handle)
+        watcher = asyncio.create_task(self._watch(order, handle))
+        try:
+            result = await handle.result()
+        finally:
+            watcher.cancel()
+        self._set(order, result.state)
+        return DemoOrderResult(
+            order_id=order.order_id,
+            scenario=order.scenario.name,
+            expected=order.scenario.expected,
+            expected_reason=order.scenario.reason,
+            state=result.state,
+            reason=result.reason,
+            steps=[s.step.value for s in result.steps],
+            tracking_number=result.tracking_number,
+            seconds=round(time.monotonic() - order.started, 2),
+        )
+
+    async def _started(self, handle: WorkflowHandle[Any, Any]) -> None:
+        while True:  # the intake bridge starts it; poll until it exists
+            try:
+                await handle.describe()
+                return
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+            await asyncio.sleep(0.1)
+
+    async def _status(self, handle: WorkflowHandle[Any, Any]) -> OrderStatus | None:
+        try:
+            return await handle.query(OrderWorkflow.status)
+        except RPCError:
+            return None  # no worker has picked it up yet
+
+    async def _watch(self, order: DemoOrder, handle: WorkflowHandle[Any, Any]) -> None:
+        while True:
+            status = await self._status(handle)
+            if status is not None:
+                self._set(order, status.state.value)
+            await asyncio.sleep(0.25)
+
+    async def _cancel_in_flight(self, order: DemoOrder, handle: WorkflowHandle[Any, Any]) -> None:
+        """Cancel as soon as the order is under way (stock reserved), like a customer would."""
+        while True:
+            status = await self._status(handle)
+            if status is not None and (status.state in CANCEL_WHEN or status.state.terminal):
+                break
+            await asyncio.sleep(0.05)
+        if status.state.terminal:
+            return
+        response = await handle.execute_update(
+            CANCEL_UPDATE,
+            CancelRequest(reason=order.scenario.reason or "cancelled in the demo"),
+            result_type=CancelResponse,
+        )
+        self._set(order, f"CANCELLING ({response.state.value})")

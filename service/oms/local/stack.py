@@ -1,0 +1,244 @@
+"""The embedded local stack: Temporal dev server (with UI), moto server (SQS, DynamoDB, SES),
+the queues/tables/sender identity, seeded stock, N workers and the intake bridge.
+
+Every service is a child process with its log under `.oms/logs/`; readiness is polled with a
+deadline, never slept for; `stop()` drains workers and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from oms.aws import aws_clients
+from oms.cli.errors import CliError
+from oms.config import Settings, settings_env
+from oms.contract import ORDER_STATUS_ATTRIBUTE
+from oms.inventory_admin import set_stock
+from oms.local.binaries import temporal_cli
+from oms.local.children import Child, Children
+from oms.local.demo_orders import DEMO_STOCK
+from oms.resources import QueueUrls, ensure_all
+
+LOCAL_ENV_FILE = "local.env"
+# moto accepts any credentials; these only keep boto3 from looking for real ones.
+LOCAL_AWS = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+}
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    host: str = "127.0.0.1"
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    aws_port: int = 4566
+    workers: int = 1
+    intake: bool = True
+    db_filename: str | None = None  # keep Temporal's state across restarts
+    state_dir: Path = Path(".oms")
+    ready_timeout: float = 60.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def check_ports_free(host: str, ports: dict[str, int]) -> None:
+    for option, port in ports.items():
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError:
+                raise CliError(
+                    f"port {port} is in use; stop what uses it or choose another with {option}"
+                    " (is another `oms dev` running?)",
+                    exit_code=2,
+                ) from None
+
+
+@dataclass
+class LocalStack:
+    options: StackOptions
+    settings: Settings
+    on_progress: Callable[[str], None] = lambda _message: None
+    children: Children = field(init=False)
+    workers: list[Child] = field(default_factory=list)
+    queues: QueueUrls | None = None
+
+    def __post_init__(self) -> None:
+        self.children = Children(self.options.state_dir / "logs")
+
+    @property
+    def temporal_address(self) -> str:
+        return f"{self.options.host}:{self.options.temporal_port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.options.host}:{self.options.aws_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.options.host}:{self.options.ui_port}"
+
+    def environment(self) -> dict[str, str]:
+        """Everything another process needs to use this stack (also `.oms/local.env`)."""
+        return {
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "TEMPORAL_NAMESPACE": "default",
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            **LOCAL_AWS,
+            **settings_env(self.settings),
+        }
+
+    def start(self) -> None:
+        o = self.options
+        check_ports_free(
+            o.host,
+            {"--temporal-port": o.temporal_port, "--ui-port": o.ui_port, "--aws-port": o.aws_port},
+        )
+        os.environ.update(self.environment())  # this process talks to the stack too
+        try:
+            self._start_servers()
+            self.queues = ensure_all(aws_clients(), self.settings)
+            self.on_progress("created queues, tables and the sender identity")
+            clients = aws_clients()
+            for sku, quantity in DEMO_STOCK.items():
+                set_stock(clients.dynamodb, self.settings.inventory_table, sku, quantity)
+            self.on_progress(f"seeded stock for {len(DEMO_STOCK)} SKUs")
+            for _ in range(o.workers):
+                self.start_worker()
+            if o.intake:
+                self.children.start("intake", [sys.executable, "-m", "oms", "intake"], self._env())
+            asyncio.run(self._wait_for_pollers(o.workers))
+            self._write_local_env()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, **self.environment()}
+
+    def _start_servers(self) -> None:
+        o = self.options
+        command = [
+            temporal_cli(), "server", "start-dev",
+            "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(o.ui_port),
+            "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
+        ]  # fmt: skip
+        if o.db_filename:
+            command += ["--db-filename", o.db_filename]
+        temporal = self.children.start("temporal", command, self._env())
+        emulator = self.children.start(
+            "aws",
+            [
+                sys.executable,
+                "-m",
+                "oms.local.emulator",
+                "--host",
+                o.host,
+                "--port",
+                str(o.aws_port),
+            ],
+            self._env(),
+        )
+        self._wait(emulator, "AWS emulator", self._aws_ready)
+        self.on_progress(f"AWS emulator (moto) ready at {self.aws_endpoint}")
+        self._wait(temporal, "Temporal dev server", self._temporal_ready)
+        self.on_progress(f"Temporal dev server ready at {self.temporal_address}, UI {self.ui_url}")
+
+    def _wait(self, child: Child, what: str, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self.options.ready_timeout
+        while not ready():
+            if not child.alive():
+                raise CliError(f"{what} exited during start-up:\n{child.log_tail()}")
+            if time.monotonic() > deadline:
+                raise CliError(f"{what} not ready after {self.options.ready_timeout:.0f}s")
+            time.sleep(0.1)
+
+    def _aws_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.aws_endpoint}/moto-api/", timeout=2):  # noqa: S310
+                return True
+        except OSError:
+            return False
+
+    def _temporal_ready(self) -> bool:
+        async def probe() -> bool:
+            try:
+                client = await Client.connect(self.temporal_address)
+                await client.count_workflows()
+            except Exception:  # not up yet: connection refused, or frontend still starting
+                return False
+            return True
+
+        return asyncio.run(probe())
+
+    async def _wait_for_pollers(self, expected: int) -> None:
+        """Ready means the workers are polling the task queue, not merely started."""
+        if expected == 0:
+            return
+        client = await Client.connect(self.temporal_address)
+        deadline = time.monotonic() + self.options.ready_timeout
+        request = DescribeTaskQueueRequest(
+            namespace="default",
+            task_queue=TaskQueue(name=self.settings.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+        while True:
+            pollers = (await client.workflow_service.describe_task_queue(request)).pollers
+            if len({p.identity for p in pollers}) >= expected:
+                self.on_progress(f"{expected} worker(s) polling {self.settings.task_queue}")
+                return
+            dead = [w for w in self.workers if not w.alive()]
+            if dead:
+                raise CliError(f"worker exited during start-up:\n{dead[0].log_tail()}")
+            if time.monotonic() > deadline:
+                raise CliError("workers did not start polling in time; see .oms/logs/worker-*.log")
+            await asyncio.sleep(0.2)
+
+    def start_worker(self) -> Child:
+        name = f"worker-{len(self.workers) + 1}"
+        worker = self.children.start(name, [sys.executable, "-m", "oms", "worker"], self._env())
+        self.workers.append(worker)
+        return worker
+
+    def kill_worker(self, worker: Child) -> None:
+        """SIGKILL: a crash, not a drain (the demo's crash scenario)."""
+        self.children.stop(worker, kill=True)
+
+    async def connect(self) -> Client:
+        return await Client.connect(self.temporal_address, data_converter=pydantic_data_converter)
+
+    def _write_local_env(self) -> None:
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        lines = [f"# written by `oms dev`; removed when it stops. Temporal UI: {self.ui_url}"]
+        lines += [f"{name}={value}" for name, value in sorted(self.environment().items())]
+        self.local_env_path.write_text("\n".join(lines) + "\n")
+
+    @property
+    def local_env_path(self) -> Path:
+        return self.options.state_dir / LOCAL_ENV_FILE
+
+    def stop(self) -> None:
+        self.children.stop_all(timeout=self.settings.graceful_shutdown_seconds + 5)
+        self.local_env_path.unlink(missing_ok=True)
