@@ -23,6 +23,7 @@ from oms.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
 from oms.workflows.order import OrderWorkflow
 
 CANCEL_WHEN = {OrderState.RESERVED, OrderState.PAID}
+TERMINAL = {state.value for state in OrderState if state.terminal}
 
 
 class DemoOrderResult(BaseModel):
@@ -117,6 +118,8 @@ class DemoRunner:
         return list(results)
 
     def _set(self, order: DemoOrder, state: str) -> None:
+        if order.state.startswith("CANCELLING") and state not in TERMINAL:
+            return  # keep showing the accepted cancellation until the outcome arrives
         if order.state != state:
             order.state = state
             self._on_change(order)
