@@ -13,8 +13,8 @@ import sys
 from dotenv import load_dotenv
 
 from oms.cli.app import app, err_console
-from oms.cli.errors import CliError
 from oms.config import SettingsError
+from oms.errors import CliError
 
 LOCAL_ENV = os.path.join(".oms", "local.env")
 

@@ -127,8 +127,8 @@ def dev(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    stack.start()  # stops what it started if it fails
     try:
-        stack.start()
         _progress(f"{workers} worker(s) and the intake bridge running; logs in .oms/logs/")
         _progress(f"wrote {stack.local_env_path} (other terminals: oms status, oms submit, ...)")
         if demo and workers == 0:
@@ -180,8 +180,8 @@ def demo(
         state_dir=Path(tempfile.mkdtemp(prefix="oms-demo-")),
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress if not json_output else print_none)
+    stack.start()
     try:
-        stack.start()
         report = run_demo(stack, orders, crash=scenario == "crash", quiet=json_output)
     finally:
         stack.stop()

@@ -1,11 +1,5 @@
-"""Errors that the CLI reports as one line with an exit code."""
+"""Re-export: command modules import the CLI error from here."""
 
-from __future__ import annotations
+from oms.errors import CliError
 
-
-class CliError(Exception):
-    """A user-facing failure: printed as `error: <message>`, exit code 1 (2 for bad input)."""
-
-    def __init__(self, message: str, *, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+__all__ = ["CliError"]

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from oms.cli.errors import CliError
+from oms.errors import CliError
 
 
 def _find(name: str, package: str) -> str:

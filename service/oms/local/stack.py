@@ -24,9 +24,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oms.aws import aws_clients
-from oms.cli.errors import CliError
 from oms.config import Settings, settings_env
 from oms.contract import ORDER_STATUS_ATTRIBUTE
+from oms.errors import CliError
 from oms.inventory_admin import set_stock
 from oms.local.binaries import temporal_cli
 from oms.local.children import Child, Children

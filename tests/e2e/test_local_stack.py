@@ -1,0 +1,181 @@
+"""The local stack as users run it: `oms dev` / `oms demo` as processes, a second terminal
+using `.oms/local.env`, and nothing left running afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import psutil
+import pytest
+from dotenv import dotenv_values
+from rich.console import Console
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from oms.cli.dev import _summary
+from oms.contract import OrderState, order_workflow_id
+from oms.inventory_admin import get_stock
+from oms.local.demo import DemoReport
+from oms.local.demo_orders import order_body
+from oms.local.moto import sent_emails
+from oms.local.stack import free_port
+from oms.payloads import OrderResult
+
+pytestmark = pytest.mark.e2e
+OMS = [sys.executable, "-m", "oms"]
+
+
+def clean_env() -> dict[str, str]:
+    """A user's shell: no test endpoints or Temporal address inherited from this session."""
+    drop = ("AWS_", "TEMPORAL_", "OMS_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def descendants(pid: int) -> list[int]:
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline, f"{path} not written in {timeout}s"
+        time.sleep(0.1)
+
+
+async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Path) -> None:
+    # Given `oms dev --workers 0 --no-demo` running in one terminal
+    ports = [str(free_port()) for _ in range(3)]
+    dev = subprocess.Popen(
+        [*OMS, "dev", "--workers", "0", "--no-demo", "--step-latency-ms", "0",
+         "--temporal-port", ports[0], "--ui-port", ports[1], "--aws-port", ports[2]],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    local_env = tmp_path / ".oms" / "local.env"
+    worker = None
+    children: list[int] = []
+    try:
+        await asyncio.to_thread(wait_for, local_env, dev)
+        values = {k: v for k, v in dotenv_values(local_env).items() if v is not None}
+        assert values["TEMPORAL_ADDRESS"].endswith(ports[0])
+        assert values["AWS_ENDPOINT_URL"].endswith(ports[2])
+        assert {"OMS_INTAKE_QUEUE", "OMS_TASK_QUEUE", "OMS_INVENTORY_TABLE"} <= set(values)
+        children = descendants(dev.pid)
+
+        # When a second terminal (same directory, nothing exported) starts a worker and an
+        # upstream system puts orders on the queue
+        worker = subprocess.Popen([*OMS, "worker"], cwd=tmp_path, env=clean_env(),
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        session = boto3.session.Session(
+            region_name=values["AWS_REGION"], aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )  # fmt: skip
+        endpoint = values["AWS_ENDPOINT_URL"]
+        sqs = session.client("sqs", endpoint_url=endpoint)
+        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+        queue = sqs.get_queue_url(QueueName=values["OMS_INTAKE_QUEUE"])["QueueUrl"]
+        before = get_stock(dynamodb, values["OMS_INVENTORY_TABLE"], "MUG-RED")
+        assert before is not None
+        ids = [f"TERM-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+        for order_id in ids:
+            body = order_body(order_id, lines={"MUG-RED": 2})
+            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+
+        # Then every order completes: stock taken, one email each
+        client = await Client.connect(
+            values["TEMPORAL_ADDRESS"], data_converter=pydantic_data_converter
+        )
+        async with asyncio.timeout(60):
+            for order_id in ids:
+                handle = client.get_workflow_handle(order_workflow_id(order_id),
+                                                    result_type=OrderResult)  # fmt: skip
+                while True:
+                    try:
+                        result = await handle.result()
+                        break
+                    except Exception:  # not started by the intake bridge yet
+                        await asyncio.sleep(0.2)
+                assert result.state == OrderState.COMPLETED
+        after = get_stock(dynamodb, values["OMS_INVENTORY_TABLE"], "MUG-RED")
+        assert after is not None
+        assert before.available - after.available == 6
+        emails = sent_emails(endpoint)
+        for order_id in ids:
+            assert sum(order_id in e.subject for e in emails) == 1
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(30)
+        dev.send_signal(signal.SIGINT)  # Ctrl-C
+        dev.wait(60)
+
+    assert dev.returncode == 0, dev.stderr.read().decode()[-2000:] if dev.stderr else ""
+    assert worker is not None
+    assert worker.returncode == 0
+    assert children, "the stack had child processes"
+    assert not [pid for pid in children if psutil.pid_exists(pid)
+                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
+    assert not local_env.exists()  # a stopped stack leaves no stale endpoints behind
+
+
+def test_a_busy_port_is_a_one_line_error_and_starts_nothing(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*OMS, "dev", "--no-demo", "--temporal-port", str(port)],
+            cwd=tmp_path, env=clean_env(), check=False, capture_output=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert lines[0].startswith("error: port ")
+    assert "--temporal-port" in lines[0]
+    assert not (tmp_path / ".oms" / "local.env").exists()
+
+
+def test_demo_json_passes_and_matches_the_table(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*OMS, "demo", "--orders", "20", "--json", "--step-latency-ms", "50"],
+        cwd=tmp_path, env=clean_env(), check=False, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    report = DemoReport.model_validate(json.loads(result.stdout))  # stdout is only JSON
+    assert report.passed
+    assert len(report.orders) == 25
+    assert {o.scenario for o in report.orders} == {
+        "happy", "cancelled", "out-of-stock", "declined", "flaky-payment",
+    }  # fmt: skip
+    assert all(o.emails == 1 and o.state == o.expected for o in report.orders)
+    console = Console(record=True, width=200)
+    console.print(_summary(report))
+    table = console.export_text()
+    for order in report.orders:
+        row = next(line for line in table.splitlines() if order.order_id in line)
+        assert order.state is not None
+        assert order.state.value in row
+        assert f"│ {order.emails}" in row
+
+
+def test_demo_crash_scenario_completes_every_order_exactly_once(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*OMS, "demo", "--scenario", "crash", "--orders", "5", "--json"],
+        cwd=tmp_path, env=clean_env(), check=False, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    report = DemoReport.model_validate(json.loads(result.stdout))
+    assert report.passed
+    assert all(o.emails == 1 for o in report.orders)
