@@ -36,15 +36,17 @@ class Settings(BaseSettings):
     sender_email: str = Field("orders@example.com", description="SES sender (verified identity)")
     ses_configuration_set: str | None = Field(None, description="SES configuration set, optional")
 
-    step_latency_ms: int = Field(0, ge=0, le=60_000, description="simulated latency per step")
+    # Capped well below the activities' 30 s start-to-close timeout.
+    step_latency_ms: int = Field(0, ge=0, le=10_000, description="simulated latency per step")
 
     # Worker tuning (see BENCHMARKS.md for how the defaults were chosen).
-    max_concurrent_activities: int = Field(64, ge=1, le=10_000)
+    # Also the size of the thread pool for the (blocking) activities and of boto3's connection
+    # pool: a slot must never wait for a thread while its timeout runs.
+    max_concurrent_activities: int = Field(64, ge=1, le=1000)
     max_concurrent_workflow_tasks: int = Field(64, ge=1, le=10_000)
     max_cached_workflows: int = Field(1000, ge=0, le=100_000)
     workflow_task_pollers: int = Field(4, ge=1, le=100)
     activity_task_pollers: int = Field(4, ge=1, le=100)
-    activity_threads: int = Field(32, ge=1, le=1000, description="threads for blocking AWS calls")
     graceful_shutdown_seconds: float = Field(
         30.0, ge=0, le=110, description="drain time on SIGTERM; keep below the ECS stop timeout"
     )

@@ -26,7 +26,7 @@ log = logging.getLogger("oms.worker")
 
 
 def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
-    clients = aws_clients(max_pool_connections=settings.activity_threads)
+    clients = aws_clients(max_pool_connections=settings.max_concurrent_activities)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -49,7 +49,8 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(settings.activity_threads, thread_name_prefix="activity") as executor:
+    threads = settings.max_concurrent_activities  # one per activity slot
+    with ThreadPoolExecutor(threads, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, executor)
         running = asyncio.create_task(worker.run())
         stopping = asyncio.create_task(stop.wait())
