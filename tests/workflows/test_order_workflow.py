@@ -174,3 +174,25 @@ async def test_status_json_has_the_contract_fields(run_order: OrderRunner) -> No
         assert document["emailSent"] is True
 
     await run_order(systems, scenario="status-json", during=check)
+
+
+async def test_a_temporal_cancellation_runs_the_same_saga(run_order: OrderRunner) -> None:
+    """Cancelled from the Temporal UI or CLI (not our signal/update): same compensation."""
+    systems = FakeSystems()
+    systems.block("prepare_shipment")
+    at_close: list[str] = []
+
+    async def cancel_from_temporal(run: Run) -> None:
+        await systems.entered["prepare_shipment"].wait()
+        await run.handle.cancel()
+        outcome = await run.handle.result()
+        assert outcome.state == OrderState.CANCELLED
+        at_close.extend(systems.log)
+        systems.release("prepare_shipment")
+
+    outcome = await run_order(systems, scenario="temporal-cancel", during=cancel_from_temporal)
+    assert outcome.result.reason == "workflow cancellation requested"
+    assert at_close == [
+        "reserve_inventory", "charge_payment",
+        "cancel_shipment", "refund_payment", "release_inventory", "notify_customer",
+    ]  # fmt: skip
