@@ -11,10 +11,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from oms.activities.payment import PaymentActivities
+from oms.contract import Step
+from oms.payloads import ChargeInput, OrderInput, OrderResult
 from oms.workflows.order import OrderWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -35,3 +39,37 @@ async def test_recorded_history_replays(path: Path) -> None:
         workflows=[OrderWorkflow], data_converter=pydantic_data_converter
     ).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+@workflow.defn(name="OrderWorkflow")
+class ReorderedOrderWorkflow(OrderWorkflow):
+    """A careless change: charge before reserving. Running orders would break on it."""
+
+    @workflow.run
+    async def run(self, request: OrderInput) -> OrderResult:
+        return await super().run(request)
+
+    async def _fulfil(self) -> None:
+        order = self._order
+        await self._run_step(
+            Step.CHARGE_PAYMENT,
+            PaymentActivities.charge_payment,
+            ChargeInput(
+                order_id=order.order_id, amount=order.total_amount, currency=order.currency,
+                method=order.payment.method, token=order.payment.token,
+            ),
+        )  # fmt: skip
+        await super()._fulfil()
+
+
+async def test_a_non_deterministic_change_fails_replay() -> None:
+    path = next(p for p in HISTORIES if p.stem == "happy")
+    text = await asyncio.to_thread(path.read_text)
+    history = WorkflowHistory.from_json("order-happy", text)
+    result = await Replayer(
+        workflows=[ReorderedOrderWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),  # the variant lives in this test module
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
