@@ -56,6 +56,11 @@ def sent_timestamp(attributes: dict[str, Any]) -> datetime | None:
     return datetime.fromtimestamp(int(millis) / 1000, tz=UTC) if millis else None
 
 
+def _keys(message: Message, order_id: str | None, outcome: str) -> dict[str, str | None]:
+    """Structured log keys: the order id is the correlation key (never personal data)."""
+    return {"order_id": order_id, "message_id": message.message_id, "outcome": outcome}
+
+
 class OrderIntake:
     def __init__(self, *, client: Client, sqs: Any, dlq_url: str, settings: Settings) -> None:
         self.client = client
@@ -86,7 +91,9 @@ class OrderIntake:
             )
         except WorkflowAlreadyStartedError:
             return await self._existing(message, order)
-        log.info("started order %s (message %s)", order.order_id, message.message_id)
+        log.info(
+            "started order %s", order.order_id, extra=_keys(message, order.order_id, "started")
+        )
         return Outcome.STARTED
 
     async def _existing(self, message: Message, order: OrderMessage) -> Outcome:
@@ -96,9 +103,9 @@ class OrderIntake:
         fingerprint = await description.memo_value(FINGERPRINT_MEMO, None)
         if fingerprint == order.fingerprint():
             log.info(
-                "duplicate of order %s acknowledged (message %s)",
+                "duplicate of order %s acknowledged",
                 order.order_id,
-                message.message_id,
+                extra=_keys(message, order.order_id, "duplicate"),
             )
             return Outcome.DUPLICATE
         reason = (
@@ -121,4 +128,10 @@ class OrderIntake:
                 SOURCE_ATTRIBUTE: {"DataType": "String", "StringValue": message.message_id},
             },
         )
-        log.warning("message %s dead-lettered (%s): %s", message.message_id, kind, reason[:200])
+        log.warning(
+            "message %s dead-lettered (%s): %s",
+            message.message_id,
+            kind,
+            reason[:200],
+            extra=_keys(message, None, kind.value),
+        )

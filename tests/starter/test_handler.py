@@ -108,3 +108,17 @@ async def test_the_handler_reuses_one_client_and_one_loop(
         assert starter_runtime.loop.loop is loop
     starter_threads = [t for t in threading.enumerate() if t.name == "oms-starter"]
     assert len(starter_threads) == 1  # one loop thread per process, not one per invocation
+
+
+async def test_logs_name_orders_but_never_customers(
+    starter_runtime: starter.StarterRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = order_body(f"PII-{uuid.uuid4().hex[:8]}", customer=77)
+    broken = {**body, "orderId": f"PII-{uuid.uuid4().hex[:8]}", "totalAmount": "0.01"}
+    with caplog.at_level("DEBUG"):
+        await asyncio.to_thread(handle, event(record(body), record(body), record(broken)))
+    assert body["orderId"] in caplog.text
+    customer = body["customer"]
+    for personal in (customer["email"], customer["name"], customer["address"]["line1"]):
+        assert personal not in caplog.text
+    assert "tok_visa" not in caplog.text
