@@ -18,7 +18,7 @@ from oms.config import SettingsError
 LOCAL_ENV = os.path.join(".oms", "local.env")
 
 # Command modules register themselves on `app`.
-from oms.cli import processes  # noqa: E402, F401
+from oms.cli import dlq, inventory, orders, processes, submit  # noqa: E402, F401
 
 
 def main() -> None:
