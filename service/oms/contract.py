@@ -13,6 +13,8 @@ from temporalio.common import SearchAttributeKey
 
 DEFAULT_TASK_QUEUE: Final = "order-processing"
 WORKFLOW_ID_PREFIX: Final = "order-"
+# The workflow type (OrderWorkflow's class name): what visibility queries filter on.
+ORDER_WORKFLOW_TYPE: Final = "OrderWorkflow"
 
 # Handler names (kept as in the original demo: `cancel_order` signal).
 CANCEL_SIGNAL: Final = "cancel_order"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,17 +78,33 @@ def _make_visible(sqs: Any, url: str, handles: list[str]) -> None:
         )
 
 
-def redrive(sqs: Any, dlq_url: str, intake_url: str, *, limit: int = 1000) -> int:
+def redrive(
+    sqs: Any, dlq_url: str, intake_url: str, *, limit: int = 1000, until: datetime | None = None
+) -> int:
     """Move dead letters back to the intake queue (body unchanged, reason attributes dropped).
     Each is sent before it is deleted, so a crash in between duplicates, never loses; the
-    intake recognises the duplicate."""
+    intake recognises the duplicate.
+
+    Only letters dead-lettered before `until` (default: now) move. One that is still invalid
+    comes straight back while the redrive runs; it is left for the next look instead of
+    circling between the two queues until the limit.
+    """
+    cutoff = int((until or datetime.now(UTC)).timestamp() * 1000)
     moved = 0
     empty = 0
+    left: list[str] = []
     while moved < limit and empty < EMPTY_RECEIVES:
         messages = _receive(sqs, dlq_url, visibility=30)
-        empty = 0 if messages else empty + 1
-        for message in messages:
+        due = [m for m in messages if _sent_millis(m) <= cutoff][: limit - moved]
+        left.extend(m["ReceiptHandle"] for m in messages if m not in due)
+        empty = 0 if due else empty + 1
+        for message in due:
             sqs.send_message(QueueUrl=intake_url, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+    _make_visible(sqs, dlq_url, left)
     return moved
+
+
+def _sent_millis(message: dict[str, Any]) -> int:
+    return int(message.get("Attributes", {}).get("SentTimestamp", 0))

@@ -11,6 +11,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins the hard-wrapped lines of docstrings into paragraphs in `--help`.
+    rich_markup_mode="markdown",
 )
 # Results go to stdout (one JSON document with --json); progress and errors to stderr.
 # Piped output (CI logs, `| less`) gets a width that fits the summary table, not rich's 80.

@@ -15,7 +15,7 @@ from oms.aws import AwsClients, aws_clients
 from oms.cli.app import console
 from oms.config import Settings, load_settings
 from oms.errors import CliError
-from oms.temporal_client import connect
+from oms.temporal_client import connect, connect_config
 
 T = TypeVar("T")
 
@@ -34,8 +34,12 @@ async def temporal() -> Client:
     try:
         return await connect(settings())
     except RuntimeError as exc:  # the SDK reports connection failures as RuntimeError
+        address = connect_config(settings()).get("target_host", "?")
+        # The SDK's message is a long transport error; keep the part a person can act on.
+        why = "connection refused" if "Connection refused" in str(exc) else str(exc)
         raise CliError(
-            f"cannot reach Temporal ({exc}); is `oms dev` running, or TEMPORAL_ADDRESS set?"
+            f"cannot reach Temporal at {address} ({why}); "
+            "is `oms dev` running, or TEMPORAL_ADDRESS set?"
         ) from None
 
 

@@ -1,0 +1,86 @@
+"""`oms inventory set|list`: stock levels in the DynamoDB inventory table."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from oms.cli import context
+from oms.cli.app import app, console
+from oms.cli.failures import naming, one_line_errors
+from oms.errors import CliError
+from oms.inventory_admin import list_stock, set_stock
+from oms.models import ID_PATTERN
+
+inventory_app = typer.Typer(
+    name="inventory",
+    help="Stock levels (the OMS_INVENTORY_TABLE DynamoDB table).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",  # as the root app: docstrings read as paragraphs
+)
+app.add_typer(inventory_app)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (for scripts).")]
+
+
+# "-1" must reach the QTY check (one clear line) instead of being parsed as an unknown option.
+@inventory_app.command(name="set", context_settings={"ignore_unknown_options": True})
+@one_line_errors
+def set_(
+    sku: Annotated[
+        str, typer.Argument(metavar="SKU", help="The SKU, as in order lines (e.g. MUG-RED).")
+    ],
+    quantity: Annotated[
+        str, typer.Argument(metavar="QTY", help="Units available to sell, 0 or more.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Set how many units of a SKU are available; units reserved by open orders are kept.
+
+    Example: oms inventory set MUG-RED 100
+    """
+    if not re.fullmatch(ID_PATTERN, sku):
+        raise CliError(f"not a SKU: {sku!r} (letters, digits, . _ -; up to 64)", exit_code=2)
+    # Parsed here rather than by typer, so a bad value is one line like every other error.
+    if not quantity.isdigit():
+        raise CliError(f"QTY must be a whole number, 0 or more; got {quantity!r}", exit_code=2)
+    table = context.settings().inventory_table
+    with naming(f"table {table}"):
+        level = set_stock(context.aws().dynamodb, table, sku, int(quantity))
+    if as_json:
+        context.print_json(level)
+    else:
+        console.print(
+            f"{level.sku}: {level.available} available, {level.reserved} reserved",
+            highlight=False,
+            markup=False,
+        )
+
+
+@inventory_app.command(name="list")
+@one_line_errors
+def list_(as_json: JsonFlag = False) -> None:
+    """List every SKU with its available and reserved units, by SKU.
+
+    Example: oms inventory list --json
+    """
+    table = context.settings().inventory_table
+    with naming(f"table {table}"):
+        levels = list_stock(context.aws().dynamodb, table)
+    if as_json:
+        context.print_json(levels)
+        return
+    if not levels:
+        console.print("no stock recorded", highlight=False)
+        return
+    grid = Table()
+    grid.add_column("sku")
+    grid.add_column("available", justify="right")
+    grid.add_column("reserved", justify="right")
+    for level in levels:
+        grid.add_row(Text(level.sku), str(level.available), str(level.reserved))
+    console.print(grid)
