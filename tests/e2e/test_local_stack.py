@@ -41,6 +41,14 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
 
 
+def oms(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A command typed in a second terminal in the same directory."""
+    return subprocess.run(
+        [*OMS, *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False,
+        timeout=60,
+    )  # fmt: skip
+
+
 def descendants(pid: int) -> list[int]:
     try:
         return [p.pid for p in psutil.Process(pid).children(recursive=True)]
@@ -84,15 +92,16 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
             aws_secret_access_key="local",
         )  # fmt: skip
         endpoint = values["AWS_ENDPOINT_URL"]
-        sqs = session.client("sqs", endpoint_url=endpoint)
         dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-        queue = sqs.get_queue_url(QueueName=values["OMS_INTAKE_QUEUE"])["QueueUrl"]
         before = get_stock(dynamodb, values["OMS_INVENTORY_TABLE"], "MUG-RED")
         assert before is not None
         ids = [f"TERM-{uuid.uuid4().hex[:8]}" for _ in range(3)]
-        for order_id in ids:
-            body = order_body(order_id, lines={"MUG-RED": 2})
-            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+        orders = tmp_path / "orders.jsonl"
+        orders.write_text(
+            "\n".join(json.dumps(order_body(i, lines={"MUG-RED": 2})) for i in ids) + "\n"
+        )
+        submitted = oms(tmp_path, "submit", str(orders))
+        assert submitted.returncode == 0, submitted.stderr
 
         # Then every order completes: stock taken, one email each
         client = await Client.connect(
@@ -115,6 +124,24 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
         emails = sent_emails(endpoint)
         for order_id in ids:
             assert sum(order_id in e.subject for e in emails) == 1
+
+        # And the operator commands answer from the same terminal
+        status = oms(tmp_path, "status", ids[0], "--json")
+        assert status.returncode == 0, status.stderr
+        document = json.loads(status.stdout)
+        assert document["state"] == "COMPLETED"
+        assert document["trackingNumber"]
+        assert len(document["steps"]) == 5
+        cancel = oms(tmp_path, "cancel", ids[0], "--reason", "too late")
+        assert cancel.returncode == 1
+        assert "rejected" in cancel.stdout + cancel.stderr
+        deadline = time.monotonic() + 30
+        listed: set[str] = set()
+        while not set(ids) <= listed and time.monotonic() < deadline:
+            found = oms(tmp_path, "list", "--status", "COMPLETED", "--json")
+            listed = {row["orderId"] for row in json.loads(found.stdout)}
+            await asyncio.sleep(0.3)
+        assert set(ids) <= listed
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
