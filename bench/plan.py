@@ -1,0 +1,100 @@
+"""The time budget (`make bench` must finish in minutes on a 2-core machine) and the tuning
+recommendation drawn from the sweep."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from oms.config import Settings
+
+RESERVE = 15.0  # seconds kept for the last histories, the report and stopping the stack
+# A bigger run is slower per order: the dev server slows down as its database fills.
+SAFETY = 1.4
+MIN_PHASE = 30.0
+SIGNIFICANT = 0.10  # a sweep point must beat the default by this much to change it
+
+
+@dataclass
+class Budget:
+    """Plans sizes from what the first run measured: seconds per order (the measured window
+    plus the reading of histories afterwards) and the seconds a phase costs whatever its size
+    (stack start and stop, warm-up)."""
+
+    total: float
+    started: float
+    notes: list[str] = field(default_factory=list)
+    fixed: dict[str, float] = field(default_factory=dict)  # ceiling/product: seconds per phase
+    per_order: dict[str, float] = field(default_factory=dict)  # ceiling/product: seconds
+
+    def remaining(self) -> float:
+        return self.total - (time.monotonic() - self.started)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def learn(self, run: dict[str, Any]) -> None:
+        for phase in ("ceiling", "product"):
+            figures = run[phase]
+            variable = figures["driver_seconds"] + figures["post_seconds"]
+            self.per_order[phase] = variable / run["size"]
+            self.fixed[phase] = max(0.0, figures["wall_seconds"] - variable)
+
+    def estimate(self, size: int, phases: tuple[str, ...] = ("ceiling", "product")) -> float | None:
+        if not self.per_order:
+            return None
+        return sum(self.fixed[p] + size * self.per_order[p] * SAFETY for p in phases)
+
+    def fit(self, size: int, *, keep: float = 0.0) -> int:
+        """`size`, or the largest size (in hundreds, at least 20) whose ceiling and product
+        runs fit in what is left, keeping `keep` seconds for what comes after."""
+        if not self.per_order:
+            return size
+        spare = self.remaining() - RESERVE - keep - self.fixed["ceiling"] - self.fixed["product"]
+        per_order = (self.per_order["ceiling"] + self.per_order["product"]) * SAFETY
+        largest = int(spare / per_order)
+        if largest >= size:
+            return size
+        return max(20, largest // 100 * 100 or largest)
+
+    def fits(self, seconds: float | None) -> bool:
+        return seconds is None or seconds <= self.remaining() - RESERVE
+
+    def phase_deadline(self) -> float:
+        """Until when (monotonic) a phase may wait for its workflows: a safety net, not the
+        plan; a phase that hits it reports `timed_out` and what did complete."""
+        return time.monotonic() + max(MIN_PHASE, self.remaining() - RESERVE)
+
+
+def recommend(sweep: list[dict[str, Any]], base: Settings) -> dict[str, Any] | None:
+    """The best `max_concurrent_activities` of the sweep, kept only if clearly better."""
+    if not sweep:
+        return None
+    workers = min(entry["workers"] for entry in sweep)
+    points = {
+        entry["max_concurrent_activities"]: entry["product"]["throughput"]
+        for entry in sweep
+        if entry["workers"] == workers
+    }
+    default = points.get(base.max_concurrent_activities)
+    best = max(points, key=lambda slots: points[slots])
+    advice: dict[str, Any] = {"throughput_by_max_concurrent_activities": points}
+    if default and points[best] > default * (1 + SIGNIFICANT):
+        advice["max_concurrent_activities"] = best
+        advice["reason"] = (
+            f"{points[best]:.1f}/s vs {default:.1f}/s"
+            f" at the default {base.max_concurrent_activities}"
+        )
+    else:
+        advice["max_concurrent_activities"] = base.max_concurrent_activities
+        advice["reason"] = f"no point beats the default by more than {SIGNIFICANT:.0%}; keep it"
+    scaled = [entry for entry in sweep if entry["workers"] > workers]
+    if scaled and default:
+        more = scaled[0]
+        advice["scale_out"] = {
+            "workers": more["workers"],
+            "throughput": more["product"]["throughput"],
+            "vs_one_worker": round(more["product"]["throughput"] / default, 2),
+        }
+    return advice
