@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from bench.harness import STATE_DIR
 from bench.plan import Budget, recommend
 from bench.report import machine, print_report, write_json
 from bench.runs import ceiling_phase, product_phase
@@ -43,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--workers", type=int, default=1, help="worker processes (default 1)")
     add("--sweep", type=_ints, default=[16, 32, 64], help="max_concurrent_activities to try")
     add("--sweep-size", type=int, default=100, help="orders per sweep point (default 100)")
+    add("--sweep-workers", type=_ints, default=[], help="also try these worker counts")
     add("--no-sweep", action="store_true", help="skip the tuning sweep")
     add(
         "--budget",
@@ -82,15 +86,16 @@ def run_size(
     return run
 
 
-def sweep_points(base: Settings, values: list[int], workers: int) -> list[tuple[int, int]]:
+def sweep_points(
+    base: Settings, values: list[int], workers: int, more_workers: list[int]
+) -> list[tuple[int, int]]:
     points = [(workers, value) for value in values]
-    return [*points, (workers + 1, base.max_concurrent_activities)]  # and one more worker
+    return points + [(n, base.max_concurrent_activities) for n in more_workers if n != workers]
 
 
 def run_sweep(
     base: Settings, points: list[tuple[int, int]], size: int, budget: Budget
-) -> list[dict[str, Any]]:
-    sweep = []
+) -> Iterator[dict[str, Any]]:
     for workers, slots in points:
         if not budget.fits(budget.estimate(size, ("product",))):
             budget.note(
@@ -102,19 +107,40 @@ def run_sweep(
             settings, size=size, workers=workers, deadline=budget.phase_deadline(), log=console.log
         )
         console.log(f"sweep: workers={workers} slots={slots}: {product['throughput']}/s")
-        sweep.append({"workers": workers, "max_concurrent_activities": slots, "product": product})
-    return sweep
+        yield {"workers": workers, "max_concurrent_activities": slots, "product": product}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     budget = Budget(total=args.budget, started=time.monotonic())
+    shutil.rmtree(STATE_DIR / "logs", ignore_errors=True)  # each child's log, of this run only
     # The user's OMS_* tuning is the baseline; the benchmark always runs with zero step latency.
     base = load_settings().model_copy(update={"step_latency_ms": 0})
-    points = [] if args.no_sweep else sweep_points(base, args.sweep, args.workers)
+    points = (
+        [] if args.no_sweep else sweep_points(base, args.sweep, args.workers, args.sweep_workers)
+    )
     runs: list[dict[str, Any]] = []
+    sweep: list[dict[str, Any]] = []
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "complete": False,
+        "machine": machine(),
+        "settings": {name: getattr(base, name) for name in TUNING}
+        | {"step_latency_ms": 0, "workers": args.workers},
+        "runs": runs,
+        "cold_start": None,
+        "sweep": sweep,
+        "recommendation": None,
+        "notes": budget.notes,
+    }
+
+    def save() -> None:  # after every measurement: a failure later keeps what was measured
+        results["total_seconds"] = round(time.monotonic() - budget.started, 1)
+        write_json(results, args.output)
+
     for size in args.sizes:
-        sweep_cost = len(points) * (budget.estimate(args.sweep_size, ("product",)) or 0.0)
+        sweep_cost = len(points) * budget.estimate(args.sweep_size, ("product",))
         fitted = budget.fit(size, keep=sweep_cost)
         if fitted < size:
             budget.note(
@@ -122,23 +148,16 @@ def main(argv: list[str] | None = None) -> int:
             )
         run = run_size(base, fitted, args.workers, budget, first=not runs)
         run["requested_size"] = size
+        results["cold_start"] = results["cold_start"] or run["product"].pop("cold_start", None)
         budget.learn(run)
         runs.append(run)
-    sweep = run_sweep(base, points, args.sweep_size, budget) if points else []
-    results = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m bench", *sys.argv[1:]]),
-        "machine": machine(),
-        "settings": {name: getattr(base, name) for name in TUNING}
-        | {"step_latency_ms": 0, "workers": args.workers},
-        "runs": runs,
-        "cold_start": runs[0]["product"].pop("cold_start", None) if runs else None,
-        "sweep": sweep,
-        "recommendation": recommend(sweep, base),
-        "notes": budget.notes,
-        "total_seconds": round(time.monotonic() - budget.started, 1),
-    }
-    write_json(results, args.output)
+        save()
+    for entry in run_sweep(base, points, args.sweep_size, budget):
+        sweep.append(entry)
+        save()
+    results["recommendation"] = recommend(sweep, base)
+    results["complete"] = True
+    save()
     print_report(results, console)
     console.print(f"total {results['total_seconds']:.0f}s; results in {args.output}")
     return 0

@@ -15,7 +15,7 @@ from bench.bare import BareOrderWorkflow
 from bench.harness import CEILING_TASK_QUEUE, BenchStack
 from bench.history import history_costs, sample
 from bench.sampler import ProcessSampler
-from bench.stats import closed_executions, summarise, wait_closed
+from bench.stats import closed_executions, cpu_per_order, summarise, wait_closed
 from oms.contract import ORDER_STATUS_KEY
 
 WARMUP = 5
@@ -65,6 +65,8 @@ async def measure_ceiling(
     result["driver_seconds"] = round(measured - clock, 2)
     result["timed_out"] = not completed
     result["processes"] = sampler.result()
+    result["cpu_ms_per_order"] = cpu_per_order(result["processes"], size)
+    result["machine"] = sampler.machine()
     result["history"] = await history_costs(client, sample(ids, HISTORY_SAMPLE))
     result["post_seconds"] = round(time.monotonic() - measured, 2)
     return result

@@ -3,6 +3,7 @@ recommendation drawn from the sweep."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +11,7 @@ from typing import Any
 from oms.config import Settings
 
 RESERVE = 15.0  # seconds kept for the last histories, the report and stopping the stack
-# A bigger run is slower per order: the dev server slows down as its database fills.
-SAFETY = 1.4
+GROWTH = 0.2  # per doubling of the size: seconds per order grow (calibrated on this machine)
 MIN_PHASE = 30.0
 SIGNIFICANT = 0.10  # a sweep point must beat the default by this much to change it
 
@@ -25,6 +25,7 @@ class Budget:
     total: float
     started: float
     notes: list[str] = field(default_factory=list)
+    learned_size: int = 0
     fixed: dict[str, float] = field(default_factory=dict)  # ceiling/product: seconds per phase
     per_order: dict[str, float] = field(default_factory=dict)  # ceiling/product: seconds
 
@@ -35,31 +36,41 @@ class Budget:
         self.notes.append(text)
 
     def learn(self, run: dict[str, Any]) -> None:
+        if self.learned_size:
+            return  # the first (smallest) run is the yardstick
+        self.learned_size = run["size"]
         for phase in ("ceiling", "product"):
             figures = run[phase]
             variable = figures["driver_seconds"] + figures["post_seconds"]
             self.per_order[phase] = variable / run["size"]
             self.fixed[phase] = max(0.0, figures["wall_seconds"] - variable)
 
-    def estimate(self, size: int, phases: tuple[str, ...] = ("ceiling", "product")) -> float | None:
+    def _growth(self, size: int) -> float:
+        """A bigger run is slower per order: the dev server slows down as its database fills."""
+        if size <= self.learned_size:
+            return 1.0
+        return 1.0 + GROWTH * math.log2(size / self.learned_size)
+
+    def estimate(self, size: int, phases: tuple[str, ...] = ("ceiling", "product")) -> float:
         if not self.per_order:
-            return None
-        return sum(self.fixed[p] + size * self.per_order[p] * SAFETY for p in phases)
+            return 0.0
+        growth = self._growth(size)
+        return sum(self.fixed[p] + size * self.per_order[p] * growth for p in phases)
 
     def fit(self, size: int, *, keep: float = 0.0) -> int:
-        """`size`, or the largest size (in hundreds, at least 20) whose ceiling and product
-        runs fit in what is left, keeping `keep` seconds for what comes after."""
+        """`size`, or the largest size in hundreds (at least the first run's) whose ceiling
+        and product runs fit in what is left, keeping `keep` seconds for what comes after."""
         if not self.per_order:
             return size
-        spare = self.remaining() - RESERVE - keep - self.fixed["ceiling"] - self.fixed["product"]
-        per_order = (self.per_order["ceiling"] + self.per_order["product"]) * SAFETY
-        largest = int(spare / per_order)
-        if largest >= size:
-            return size
-        return max(20, largest // 100 * 100 or largest)
+        spare = self.remaining() - RESERVE - keep
+        candidates = [size, *range(size // 100 * 100, self.learned_size, -100)]
+        for candidate in candidates:
+            if self.estimate(candidate) <= spare:
+                return candidate
+        return self.learned_size
 
-    def fits(self, seconds: float | None) -> bool:
-        return seconds is None or seconds <= self.remaining() - RESERVE
+    def fits(self, seconds: float) -> bool:
+        return seconds <= self.remaining() - RESERVE
 
     def phase_deadline(self) -> float:
         """Until when (monotonic) a phase may wait for its workflows: a safety net, not the

@@ -77,23 +77,30 @@ def _peak(processes: dict[str, Any], role: str) -> str:
     return f"{max(peaks):.0f}" if peaks else "-"
 
 
-def _cpu(processes: dict[str, Any], role: str) -> str:
-    seconds = [p["cpu_seconds"] for name, p in processes.items() if name.startswith(role)]
-    return f"{sum(seconds):.1f}" if seconds else "-"
+def _cpu(figures: dict[str, Any]) -> str:
+    per_order = figures.get("cpu_ms_per_order", {})
+    worker = per_order.get("worker", per_order.get("bare-worker"))
+    parts = [per_order.get("total"), worker, per_order.get("temporal"), per_order.get("aws")]
+    return "/".join("-" if part is None else f"{part:.0f}" for part in parts)
+
+
+def _other(figures: dict[str, Any]) -> str:
+    share = figures.get("machine", {}).get("other_processes_share")
+    return "-" if share is None else f"{share:.0%}"
 
 
 def results_table(runs: list[dict[str, Any]]) -> Table:
     table = Table(title="Throughput and latency (step latency 0; ceiling = bare workflow)")
-    for column in ("size", "what", "done", "per s", "ratio", "p50 ms", "p95 ms", "p99 ms"):
-        table.add_column(column, justify="right" if column not in ("what",) else "left")
-    for column in ("worker MiB", "intake MiB", "CPU s w/i/tmp/aws"):
+    table.add_column("size", justify="right")
+    table.add_column("what")
+    for column in ("done", "per s", "ratio", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    for column in ("CPU ms/order all/wrk/tmp/aws", "worker MiB", "intake MiB", "other load"):
         table.add_column(column, justify="right")
     for run in runs:
         for what in ("ceiling", "product"):
             figures = run[what]
             procs = figures.get("processes", {})
-            worker = "bare-worker" if what == "ceiling" else "worker"
-            cpu = "/".join(_cpu(procs, role) for role in (worker, "intake", "temporal", "aws"))
             table.add_row(
                 f"{run['size']:,}",
                 what,
@@ -103,9 +110,10 @@ def results_table(runs: list[dict[str, Any]]) -> Table:
                 _ms(figures, "p50"),
                 _ms(figures, "p95"),
                 _ms(figures, "p99"),
-                _peak(procs, worker),
+                _cpu(figures),
+                _peak(procs, "bare-worker" if what == "ceiling" else "worker"),
                 _peak(procs, "intake") if what == "product" else "",
-                cpu,
+                _other(figures),
             )
     return table
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import psutil
@@ -20,7 +21,10 @@ class ProcessSampler:
                 self._processes[name] = psutil.Process(pid)
             except psutil.NoSuchProcess:
                 continue
+        self._processes["driver"] = psutil.Process()  # this process: the load generator
         self.peak_rss = dict.fromkeys(self._processes, 0)
+        self._machine_start = psutil.cpu_times()
+        self._wall_start = time.monotonic()
         self._cpu_start = {name: self._cpu(p) for name, p in self._processes.items()}
         self._cpu_end = dict(self._cpu_start)
         self._samples = 0
@@ -57,6 +61,8 @@ class ProcessSampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+        self._machine_end = psutil.cpu_times()
+        self._wall_end = time.monotonic()
 
     def result(self) -> dict[str, Any]:
         """Per process: peak RSS (MiB) and CPU seconds (user + system) over the window."""
@@ -68,6 +74,19 @@ class ProcessSampler:
             for name in self._processes
         }
 
-    @property
-    def samples(self) -> int:
-        return self._samples
+    def machine(self) -> dict[str, Any]:
+        """The whole machine over the window: how busy it was, and how much of that was not
+        us (other processes on a shared machine make a run slower than it should be)."""
+        start, end = self._machine_start, self._machine_end
+        busy = sum(end) - sum(start) - (end.idle - start.idle) - (end.iowait - start.iowait)
+        ours = sum(self._cpu_end[n] - self._cpu_start[n] for n in self._processes)
+        wall = self._wall_end - self._wall_start
+        capacity = wall * (psutil.cpu_count() or 1)
+        return {
+            "seconds": round(wall, 2),
+            "busy_share": round(busy / capacity, 3) if capacity else None,
+            "other_processes_share": round(max(0.0, busy - ours) / capacity, 3)
+            if capacity
+            else None,
+            "steal_seconds": round(end.steal - start.steal, 2),
+        }

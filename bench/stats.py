@@ -90,3 +90,15 @@ def summarise(
         "statuses": dict(Counter(e.status for e in done)),
         "outcomes": dict(Counter(e.order_status or "-" for e in done)),
     }
+
+
+def cpu_per_order(processes: dict[str, Any], size: int) -> dict[str, float]:
+    """CPU milliseconds per order by role (worker-N and bare-worker-N summed), and in total.
+    Steadier than throughput on a shared machine: it does not count time spent waiting."""
+    roles: dict[str, float] = {}
+    for name, figures in processes.items():
+        role = name.rsplit("-", 1)[0] if name[-1].isdigit() else name
+        roles[role] = roles.get(role, 0.0) + figures["cpu_seconds"]
+    per_order = {role: round(seconds * 1000 / size, 1) for role, seconds in roles.items()}
+    per_order["total"] = round(sum(roles.values()) * 1000 / size, 1)
+    return per_order
