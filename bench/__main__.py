@@ -18,6 +18,7 @@ from bench.harness import STATE_DIR
 from bench.plan import Budget, recommend
 from bench.report import machine, print_report, write_json
 from bench.runs import ceiling_phase, product_phase
+from bench.stats import cpu_ratios
 from oms.config import Settings, load_settings
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -51,8 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--budget",
         type=float,
-        default=450.0,
-        help="seconds for everything; sizes after the first shrink to fit (default 450)",
+        default=420.0,
+        help="seconds for everything; sizes after the first shrink to fit (default 420)",
     )
     add("--output", type=Path, default=RESULTS, help="the JSON file (default %(default)s)")
     return parser.parse_args(argv)
@@ -75,6 +76,7 @@ def run_size(
     ratio = product["throughput"] / ceiling["throughput"] if ceiling.get("throughput") else None
     run = {
         "size": size,
+        "cpu_ratio": cpu_ratios(ceiling, product),
         "ratio": round(ratio, 3) if ratio else None,
         "ceiling": ceiling,
         "product": product,

@@ -124,6 +124,13 @@ def cost_table(runs: list[dict[str, Any]], cold: dict[str, Any] | None) -> Table
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
+    for run in runs:
+        cpu, ratio = run["product"].get("cpu_ms_per_order", {}), run.get("cpu_ratio", {})
+        table.add_row(
+            f"{run['size']:,}: CPU/order product ÷ ceiling",
+            f"{ratio.get('all')}x ({ratio.get('without_moto')}x without moto:"
+            f" {cpu.get('aws', 0):.0f} ms of {cpu.get('total', 0):.0f} in moto)",
+        )
     last = runs[-1]
     for what in ("product", "ceiling"):
         history = last[what].get("history")

@@ -102,3 +102,20 @@ def cpu_per_order(processes: dict[str, Any], size: int) -> dict[str, float]:
     per_order = {role: round(seconds * 1000 / size, 1) for role, seconds in roles.items()}
     per_order["total"] = round(sum(roles.values()) * 1000 / size, 1)
     return per_order
+
+
+def cpu_ratios(ceiling: dict[str, Any], product: dict[str, Any]) -> dict[str, float | None]:
+    """CPU per order of the product over the ceiling's: everything, and without moto and the
+    load generator (what the orchestration itself costs: workers, intake, dev server)."""
+    c, p = ceiling.get("cpu_ms_per_order", {}), product.get("cpu_ms_per_order", {})
+
+    def without_emulator(figures: dict[str, float]) -> float:
+        return figures.get("total", 0.0) - figures.get("aws", 0.0) - figures.get("driver", 0.0)
+
+    def ratio(numerator: float, denominator: float) -> float | None:
+        return round(numerator / denominator, 2) if denominator else None
+
+    return {
+        "all": ratio(p.get("total", 0.0), c.get("total", 0.0)),
+        "without_moto": ratio(without_emulator(p), without_emulator(c)),
+    }
