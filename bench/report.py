@@ -153,6 +153,7 @@ def sweep_table(sweep: list[dict[str, Any]]) -> Table:
     table = Table(title="Worker tuning sweep (product only)")
     for column in ("workers", "max activities (= threads)", "size", "per s", "p50 ms", "p95 ms"):
         table.add_column(column, justify="right")
+    table.add_column("CPU ms/order all/wrk/tmp/aws", justify="right")
     table.add_column("worker MiB", justify="right")
     for entry in sweep:
         figures = entry["product"]
@@ -163,6 +164,7 @@ def sweep_table(sweep: list[dict[str, Any]]) -> Table:
             f"{figures.get('throughput', 0):.1f}",
             _ms(figures, "p50"),
             _ms(figures, "p95"),
+            _cpu(figures),
             _peak(figures.get("processes", {}), "worker"),
         )
     return table
@@ -175,5 +177,11 @@ def print_report(results: dict[str, Any], console: Console) -> None:
         console.print(cost_table(runs, results.get("cold_start")))
     if results.get("sweep"):
         console.print(sweep_table(results["sweep"]))
+    advice = results.get("recommendation")
+    if advice:
+        console.print(
+            f"recommended max_concurrent_activities: {advice['max_concurrent_activities']}"
+            f" ({advice['reason']})"
+        )
     for note in results.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
