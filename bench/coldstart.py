@@ -1,0 +1,58 @@
+"""Starter cold start: what a new Lambda execution environment pays before its first record.
+
+In a fresh interpreter (`python -c`), against the running dev server and moto: the time to
+`import oms.starter`, to `configure()` it (settings, logging, boto3 clients, the DLQ URL, the
+lazy Temporal client) and to the first Temporal call (which opens the connection).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+PROBE = """
+import json, os, time
+t0 = time.perf_counter()
+import oms.starter as starter
+t1 = time.perf_counter()
+runtime = starter.configure()
+t2 = time.perf_counter()
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+client = runtime.intake.client
+runtime.loop.run_sync(client.workflow_service.get_system_info(GetSystemInfoRequest()), 30)
+t3 = time.perf_counter()
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "configure_ms": (t2 - t1) * 1000,
+                  "first_call_ms": (t3 - t2) * 1000}), flush=True)
+os._exit(0)
+"""
+RUNS = 3
+
+
+def _once(env: dict[str, str]) -> dict[str, float]:
+    began = time.perf_counter()
+    done = subprocess.run(  # noqa: PLW1510 - the return code is checked below
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
+    )
+    wall = (time.perf_counter() - began) * 1000
+    if done.returncode != 0:
+        raise RuntimeError(f"cold-start probe failed:\n{done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["process_ms"] = wall  # interpreter start-up included
+    return figures
+
+
+def measure_cold_start(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Median of a few fresh processes (the first can be slower: a cold page cache)."""
+    env = {**os.environ, **(env or {})}
+    runs = [_once(env) for _ in range(RUNS)]
+    keys = ("import_ms", "configure_ms", "first_call_ms", "process_ms")
+    median = {key: round(statistics.median(run[key] for run in runs), 1) for key in keys}
+    median["init_ms"] = round(
+        median["import_ms"] + median["configure_ms"] + median["first_call_ms"], 1
+    )
+    return {"runs": RUNS, "median": median, "first": {k: round(runs[0][k], 1) for k in keys}}
