@@ -30,8 +30,10 @@ def payment(ledger: Ledger) -> PaymentActivities:
 
 
 @pytest.fixture(scope="session")
-def shipping(ledger: Ledger) -> ShippingActivities:
-    return ShippingActivities(ledger=ledger)
+def shipping(clients: AwsClients, settings: Settings, ledger: Ledger) -> ShippingActivities:
+    return ShippingActivities(
+        dynamodb=clients.dynamodb, ledger=ledger, inventory_table=settings.inventory_table
+    )
 
 
 @pytest.fixture(scope="session")

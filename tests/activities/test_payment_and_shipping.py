@@ -8,11 +8,15 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from oms.activities.inventory import InventoryActivities
 from oms.activities.payment import GatewayUnavailableError, PaymentActivities
 from oms.activities.shipping import ShippingActivities
+from oms.aws import AwsClients
+from oms.config import Settings
 from oms.contract import ErrorType
+from oms.inventory_admin import StockLevel, get_stock, set_stock
 from oms.models import OrderLine
-from oms.payloads import ChargeInput, OrderRef, PrepareInput, ShipInput
+from oms.payloads import ChargeInput, OrderRef, PrepareInput, ReserveInput, ShipInput
 
 
 def charge(order_id: str, token: str = "tok_visa") -> ChargeInput:
@@ -71,13 +75,26 @@ def test_a_late_charge_after_compensation_does_not_charge(
     assert raised.value.type == ErrorType.ALREADY_COMPENSATED
 
 
+LINE = OrderLine(sku="SHIP-TEST", quantity=1, unit_price=Decimal("1"))
+
+
 def prepare(order_id: str) -> PrepareInput:
-    return PrepareInput(
-        order_id=order_id, lines=[OrderLine(sku="X", quantity=1, unit_price=Decimal("1"))]
+    return PrepareInput(order_id=order_id, lines=[LINE])
+
+
+@pytest.fixture
+def reserved(inventory: InventoryActivities, clients: AwsClients, settings: Settings,
+             order_id: str) -> str:  # fmt: skip
+    """Shipping needs the order's stock reserved, as the workflow guarantees."""
+    set_stock(clients.dynamodb, settings.inventory_table, LINE.sku, 1_000_000)
+    ActivityEnvironment().run(
+        inventory.reserve_inventory, ReserveInput(order_id=order_id, lines=[LINE])
     )
+    return order_id
 
 
-def test_prepare_and_ship_are_idempotent(shipping: ShippingActivities, order_id: str) -> None:
+def test_prepare_and_ship_are_idempotent(shipping: ShippingActivities, reserved: str) -> None:
+    order_id = reserved
     package = ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id))
     assert ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id)) == package
     ship = ShipInput(order_id=order_id, package_id=package.package_id, country="GB")
@@ -100,7 +117,8 @@ def test_cancel_shipment_is_idempotent_and_blocks_shipping(
     assert raised.value.non_retryable
 
 
-def test_a_shipped_package_cannot_be_cancelled(shipping: ShippingActivities, order_id: str) -> None:
+def test_a_shipped_package_cannot_be_cancelled(shipping: ShippingActivities, reserved: str) -> None:
+    order_id = reserved
     package = ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id))
     ActivityEnvironment().run(
         shipping.ship, ShipInput(order_id=order_id, package_id=package.package_id, country="GB")
@@ -108,3 +126,39 @@ def test_a_shipped_package_cannot_be_cancelled(shipping: ShippingActivities, ord
     with pytest.raises(ApplicationError) as raised:
         ActivityEnvironment().run(shipping.cancel_shipment, OrderRef(order_id=order_id))
     assert raised.value.type == ErrorType.ALREADY_SHIPPED
+
+
+def test_shipping_takes_the_units_off_the_books_once(
+    shipping: ShippingActivities, inventory: InventoryActivities, clients: AwsClients,
+    settings: Settings, order_id: str, sku: str,
+) -> None:  # fmt: skip
+    line = OrderLine(sku=sku, quantity=3, unit_price=Decimal("1"))
+    set_stock(clients.dynamodb, settings.inventory_table, sku, 10)
+    ActivityEnvironment().run(
+        inventory.reserve_inventory, ReserveInput(order_id=order_id, lines=[line])
+    )
+    package = ActivityEnvironment().run(
+        shipping.prepare_shipment, PrepareInput(order_id=order_id, lines=[line])
+    )
+    ship = ShipInput(order_id=order_id, package_id=package.package_id, country="GB")
+    ActivityEnvironment().run(shipping.ship, ship)
+    ActivityEnvironment().run(shipping.ship, ship)  # a retry consumes nothing more
+    assert get_stock(clients.dynamodb, settings.inventory_table, sku) == StockLevel(
+        sku=sku, available=7, reserved=0
+    )
+    released = ActivityEnvironment().run(inventory.release_inventory, OrderRef(order_id=order_id))
+    assert not released.undone  # shipped units never come back as available
+    assert get_stock(clients.dynamodb, settings.inventory_table, sku) == StockLevel(
+        sku=sku, available=7, reserved=0
+    )
+
+
+def test_a_package_without_a_reservation_does_not_ship(
+    shipping: ShippingActivities, order_id: str
+) -> None:
+    package = ActivityEnvironment().run(shipping.prepare_shipment, prepare(order_id))
+    with pytest.raises(ApplicationError) as raised:
+        ActivityEnvironment().run(
+            shipping.ship, ShipInput(order_id=order_id, package_id=package.package_id, country="GB")
+        )
+    assert raised.value.non_retryable

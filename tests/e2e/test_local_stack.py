@@ -121,6 +121,7 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
         after = get_stock(dynamodb, values["OMS_INVENTORY_TABLE"], "MUG-RED")
         assert after is not None
         assert before.available - after.available == 6
+        assert after.reserved == before.reserved  # shipped units left the books
         emails = sent_emails(endpoint)
         for order_id in ids:
             assert sum(order_id in e.subject for e in emails) == 1

@@ -29,7 +29,12 @@ def build_activities(
         latency=latency,
     )
     payment = PaymentActivities(gateway=gateway or SimulatedGateway(ledger), latency=latency)
-    shipping = ShippingActivities(ledger=ledger, latency=latency)
+    shipping = ShippingActivities(
+        dynamodb=clients.dynamodb,
+        ledger=ledger,
+        inventory_table=settings.inventory_table,
+        latency=latency,
+    )
     notification = NotificationActivities(
         sesv2=clients.sesv2,
         ledger=ledger,

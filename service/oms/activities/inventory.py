@@ -30,6 +30,44 @@ from oms.payloads import CompensationResult, OrderRef, ReserveInput, ReserveResu
 
 ACTIVE = "ACTIVE"
 RELEASED = "RELEASED"
+CONSUMED = "CONSUMED"  # shipped: the reserved units left the warehouse
+
+
+def consume_reservation(
+    ledger: Ledger, inventory_table: str, order_id: str
+) -> list[dict[str, Any]]:
+    """Transaction items that turn the order's reservation into shipped units: the record goes
+    ACTIVE -> CONSUMED and each line's `reserved` count drops. Used by the ship step, so a
+    package ships and its stock leaves the books atomically."""
+    record = ledger.get(order_id, RESERVATION)
+    if status_of(record) != ACTIVE or record is None:
+        raise ApplicationError(
+            f"order {order_id} has no active reservation to ship",
+            type=ErrorType.ALREADY_COMPENSATED,
+            non_retryable=True,
+        )
+    marker = {
+        "Update": {
+            "TableName": ledger.table,
+            "Key": Ledger.key(order_id, RESERVATION),
+            "UpdateExpression": "SET #s = :consumed",
+            "ConditionExpression": "#s = :active",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":consumed": text(CONSUMED), ":active": text(ACTIVE)},
+        }
+    }
+    shipped = [
+        {
+            "Update": {
+                "TableName": inventory_table,
+                "Key": {"sku": text(sku)},
+                "UpdateExpression": "SET reserved = reserved - :q",
+                "ExpressionAttributeValues": {":q": {"N": value["N"]}},
+            }
+        }
+        for sku, value in record["lines"]["M"].items()
+    ]
+    return [marker, *shipped]
 
 
 class InventoryActivities:
@@ -108,6 +146,8 @@ class InventoryActivities:
             state = status_of(record)
             if state == RELEASED:
                 return CompensationResult(undone=False, detail="already released")
+            if state == CONSUMED:
+                return CompensationResult(undone=False, detail="already shipped")
             if record is None:
                 if self._ledger.put_new(request.order_id, RESERVATION, {"status": text(RELEASED)}):
                     return CompensationResult(undone=False, detail="nothing was reserved")

@@ -7,11 +7,21 @@ preparation returns the same package, a retried shipment the same tracking numbe
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from oms.activities.ledger import PACKAGE, Ledger, compensated, now_iso, simulate_latency, text
+from oms.activities.inventory import consume_reservation
+from oms.activities.ledger import (
+    CONDITION_FAILED,
+    PACKAGE,
+    Ledger,
+    compensated,
+    now_iso,
+    simulate_latency,
+    text,
+)
 from oms.contract import ErrorType
 from oms.payloads import (
     CompensationResult,
@@ -28,8 +38,12 @@ CANCELLED = "CANCELLED"
 
 
 class ShippingActivities:
-    def __init__(self, *, ledger: Ledger, latency: float = 0.0) -> None:
+    def __init__(
+        self, *, dynamodb: Any, ledger: Ledger, inventory_table: str, latency: float = 0.0
+    ) -> None:
+        self._dynamodb = dynamodb
         self._ledger = ledger
+        self._inventory_table = inventory_table
         self._latency = latency
 
     @activity.defn
@@ -48,18 +62,13 @@ class ShippingActivities:
     @activity.defn
     def ship(self, request: ShipInput) -> ShipResult:
         simulate_latency(self._latency)
-        tracking = f"TRK{uuid.uuid4().int % 10**12:012d}{request.country}"
-        if self._ledger.transition(
-            request.order_id,
-            PACKAGE,
-            expected=PREPARED,
-            status=SHIPPED,
-            trackingNumber=text(tracking),
-            shippedAt=now_iso(),
-        ):
-            activity.logger.info("shipped order %s", request.order_id)
-            return ShipResult(tracking_number=tracking)
         existing = self._ledger.get(request.order_id, PACKAGE) or {}
+        if existing.get("status", {}).get("S") == PREPARED:
+            tracking = self._ship(request)
+            if tracking is not None:
+                activity.logger.info("shipped order %s", request.order_id)
+                return ShipResult(tracking_number=tracking)
+            existing = self._ledger.get(request.order_id, PACKAGE) or {}
         state = existing.get("status", {}).get("S")
         if state == SHIPPED:
             return ShipResult(tracking_number=existing["trackingNumber"]["S"])
@@ -68,6 +77,34 @@ class ShippingActivities:
             type=ErrorType.ALREADY_COMPENSATED,
             non_retryable=True,
         )
+
+    def _ship(self, request: ShipInput) -> str | None:
+        """Hand the package over and take its units off the books, in one transaction."""
+        tracking = f"TRK{uuid.uuid4().int % 10**12:012d}{request.country}"
+        package = {
+            "Update": {
+                "TableName": self._ledger.table,
+                "Key": Ledger.key(request.order_id, PACKAGE),
+                "UpdateExpression": "SET #s = :shipped, trackingNumber = :t, shippedAt = :at",
+                "ConditionExpression": "#s = :prepared",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":shipped": text(SHIPPED),
+                    ":prepared": text(PREPARED),
+                    ":t": text(tracking),
+                    ":at": now_iso(),
+                },
+            }
+        }
+        stock = consume_reservation(self._ledger, self._inventory_table, request.order_id)
+        try:
+            self._dynamodb.transact_write_items(TransactItems=[package, *stock])
+        except self._dynamodb.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if any(r.get("Code") == CONDITION_FAILED for r in reasons):
+                return None  # a concurrent attempt shipped it, or it was cancelled
+            raise
+        return tracking
 
     @activity.defn
     def cancel_shipment(self, request: OrderRef) -> CompensationResult:
