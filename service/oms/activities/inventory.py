@@ -33,6 +33,20 @@ RELEASED = "RELEASED"
 CONSUMED = "CONSUMED"  # shipped: the reserved units left the warehouse
 
 
+def _end_reservation(ledger: Ledger, order_id: str, status: str) -> dict[str, Any]:
+    """Transaction item: the reservation goes from ACTIVE to `status`, or the transaction fails."""
+    return {
+        "Update": {
+            "TableName": ledger.table,
+            "Key": Ledger.key(order_id, RESERVATION),
+            "UpdateExpression": "SET #s = :to",
+            "ConditionExpression": "#s = :active",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":to": text(status), ":active": text(ACTIVE)},
+        }
+    }
+
+
 def consume_reservation(
     ledger: Ledger, inventory_table: str, order_id: str
 ) -> list[dict[str, Any]]:
@@ -46,16 +60,7 @@ def consume_reservation(
             type=ErrorType.ALREADY_COMPENSATED,
             non_retryable=True,
         )
-    marker = {
-        "Update": {
-            "TableName": ledger.table,
-            "Key": Ledger.key(order_id, RESERVATION),
-            "UpdateExpression": "SET #s = :consumed",
-            "ConditionExpression": "#s = :active",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":consumed": text(CONSUMED), ":active": text(ACTIVE)},
-        }
-    }
+    marker = _end_reservation(ledger, order_id, CONSUMED)
     shipped = [
         {
             "Update": {
@@ -159,16 +164,7 @@ class InventoryActivities:
 
     def _release(self, order_id: str, record: dict[str, Any]) -> bool:
         lines = {sku: value["N"] for sku, value in record["lines"]["M"].items()}
-        marker = {
-            "Update": {
-                "TableName": self._ledger.table,
-                "Key": Ledger.key(order_id, RESERVATION),
-                "UpdateExpression": "SET #s = :released",
-                "ConditionExpression": "#s = :active",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":released": text(RELEASED), ":active": text(ACTIVE)},
-            }
-        }
+        marker = _end_reservation(self._ledger, order_id, RELEASED)
         restock = [
             {
                 "Update": {
