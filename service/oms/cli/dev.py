@@ -18,11 +18,18 @@ from oms.aws import aws_clients
 from oms.cli.app import app, console, err_console
 from oms.cli.context import print_json
 from oms.config import load_settings
-from oms.local.demo import DemoOrder, DemoReport, DemoRunner, plan, submit
+from oms.local.demo import TERMINAL, DemoOrder, DemoReport, DemoRunner, plan, submit
 from oms.local.stack import LocalStack, StackOptions, free_port
 
 Workers = Annotated[int, typer.Option(min=0, max=16, help="worker processes (0: none)")]
-Latency = Annotated[int, typer.Option(min=0, max=60_000, help="simulated latency per step, ms")]
+Latency = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        max=10_000,
+        help="simulated latency per step, ms (the cancellation scenario needs more than 0)",
+    ),
+]
 
 
 def _progress(message: str) -> None:
@@ -71,13 +78,23 @@ def run_demo(
         client = await stack.connect()
         runner = DemoRunner(client, aws_endpoint=stack.aws_endpoint, on_change=on_change)
         assert stack.queues is not None
-        await asyncio.to_thread(submit, aws_clients().sqs, stack.queues.intake, orders)
+        sqs, queue = aws_clients().sqs, stack.queues.intake
+        # The order to cancel goes first, alone, and is cancelled before the rest arrive: on a
+        # busy machine it could otherwise finish before anyone sees it in flight.
+        first = [o for o in orders if o.scenario.cancel]
+        rest = [o for o in orders if not o.scenario.cancel]
+        await asyncio.to_thread(submit, sqs, queue, first)
+        following_first = asyncio.create_task(runner.follow(first))
+        while not all(o.state.startswith("CANCELLING") or o.state in TERMINAL for o in first):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # the followers update the states
+        await asyncio.to_thread(submit, sqs, queue, rest)
         if not quiet:
             _progress(f"submitted {len(orders)} orders to the intake queue")
-        following = asyncio.create_task(runner.follow(orders))
+        following_rest = asyncio.create_task(runner.follow(rest))
         if crash:
             await _crash_a_worker(stack, orders, quiet=quiet)
-        results = await following
+        by_id = {r.order_id: r for r in [*await following_first, *await following_rest]}
+        results = [by_id[o.order_id] for o in orders]
         return DemoReport(
             orders=results,
             passed=all(r.ok for r in results),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import logging
 import os
 import signal
@@ -17,7 +18,16 @@ import threading
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.ses.models import ses_backends
+from werkzeug.serving import make_server
+
+from oms.local.moto import SENT_EMAILS_PATH
 
 _LOCK = threading.RLock()
 _OPERATIONS = (
@@ -52,11 +62,45 @@ def make_dynamodb_serializable() -> None:
     DynamoDBBackend._oms_serializable = True  # type: ignore[attr-defined]
 
 
+def sent_emails_document() -> list[dict[str, Any]]:
+    """Every message moto's SES (v1 and v2 share the backend) accepted, in every account/region."""
+    return [
+        {"id": m.id, "subject": getattr(m, "subject", ""), "destinations": m.destinations}
+        for regions in ses_backends.values()
+        for backend in regions.values()
+        for m in backend.sent_messages
+    ]
+
+
+class _WithSentEmails:
+    """moto's WSGI app plus `SENT_EMAILS_PATH`."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != SENT_EMAILS_PATH:
+            return self._app(environ, start_response)
+        body = json.dumps(sent_emails_document()).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+
+
+class EmulatorServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        app = _WithSentEmails(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 def start_emulator(host: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer:
     """Start moto's server in a thread of this process; `get_host_and_port()` tells the port."""
     make_dynamodb_serializable()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = EmulatorServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server
 

@@ -7,6 +7,10 @@ import urllib.request
 
 from pydantic import BaseModel
 
+# Served by `oms.local.emulator` (sent emails only; moto's `/moto-api/data.json` dumps every
+# service's whole state, which takes longer than a person waits after a few hundred orders).
+SENT_EMAILS_PATH = "/oms-emulator/sent-emails"
+
 
 class SentEmail(BaseModel):
     message_id: str
@@ -15,17 +19,17 @@ class SentEmail(BaseModel):
 
 
 def sent_emails(endpoint: str) -> list[SentEmail]:
-    """Every email SES accepted, read from moto's state endpoint (`/moto-api/data.json`)."""
+    """Every email SES accepted, from the local emulator's sent-emails endpoint."""
     if not endpoint.startswith(("http://", "https://")):
         raise ValueError(f"not an http endpoint: {endpoint}")
-    url = f"{endpoint.rstrip('/')}/moto-api/data.json"
-    with urllib.request.urlopen(url, timeout=10) as r:  # noqa: S310 - scheme checked above
-        data = json.load(r)
+    url = f"{endpoint.rstrip('/')}{SENT_EMAILS_PATH}"
+    with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310 - scheme checked above
+        messages = json.load(r)
     return [
         SentEmail(
             message_id=message["id"],
             to=list(message.get("destinations", {}).get("ToAddresses", [])),
             subject=message.get("subject", ""),
         )
-        for message in data.get("ses", {}).get("Message", [])
+        for message in messages
     ]
