@@ -22,6 +22,7 @@ from oms.local.moto import sent_emails
 from oms.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
 from oms.workflows.order import OrderWorkflow
 
+CANCEL_WHEN = {OrderState.RESERVED, OrderState.PAID}
 TERMINAL = {state.value for state in OrderState if state.terminal}
 
 
@@ -180,10 +181,15 @@ class DemoRunner:
             await asyncio.sleep(0.25)
 
     async def _cancel_in_flight(self, order: DemoOrder, handle: WorkflowHandle[Any, Any]) -> None:
-        """Cancel as soon as the order exists, like a customer changing their mind at once.
+        """Cancel once stock is reserved (or paid), so the summary shows the compensation.
 
-        The update reaches the workflow with its next task, before shipping can be scheduled;
-        waiting to *see* the order mid-flight instead would race with busy workers."""
+        The runner gives this order the machine to itself until the cancel is sent, so seeing
+        it in flight does not race with other orders."""
+        while True:
+            status = await self._status(handle)
+            if status is not None and (status.state in CANCEL_WHEN or status.state.terminal):
+                break
+            await asyncio.sleep(0.02)
         try:
             response = await handle.execute_update(
                 CANCEL_UPDATE,
