@@ -27,7 +27,6 @@ class ProcessSampler:
         self._wall_start = time.monotonic()
         self._cpu_start = {name: self._cpu(p) for name, p in self._processes.items()}
         self._cpu_end = dict(self._cpu_start)
-        self._samples = 0
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
     @staticmethod
@@ -46,7 +45,6 @@ class ProcessSampler:
                 continue
             self.peak_rss[name] = max(self.peak_rss[name], rss)
             self._cpu_end[name] = self._cpu(process)
-        self._samples += 1
 
     def _run(self) -> None:
         self._sample()

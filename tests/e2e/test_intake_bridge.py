@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from oms.contract import FINGERPRINT_MEMO, order_workflow_id
 from oms.dlq import list_dead_letters
 from oms.local.binaries import temporal_cli
 from oms.local.demo_orders import order_body
+from oms.local.stack import free_port
 from oms.models import InvalidOrderError, parse_order
 from oms.resources import QueueUrls, ensure_queues
 
@@ -110,12 +110,6 @@ async def test_every_message_ends_as_a_workflow_or_in_the_dlq(
             accounted += body in dead  # a conflict, kept in the DLQ
     assert accounted == len(bodies) == 40
     assert len(dead) == 10  # 5 conflicts + 5 invalid
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_the_bridge_delivers_everything_once_temporal_comes_back(

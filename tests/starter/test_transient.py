@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 
@@ -18,16 +17,11 @@ from oms.config import Settings
 from oms.dlq import list_dead_letters
 from oms.intake import OrderIntake
 from oms.local.demo_orders import order_body
+from oms.local.stack import free_port
 from oms.loop_thread import LoopThread
 from oms.resources import QueueUrls
 
 from .events import event, record
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +30,9 @@ def unreachable_runtime(
 ) -> Iterator[starter.StarterRuntime]:
     loop = LoopThread("unreachable")
     client = loop.run_sync(
+        # A port nothing listens on: every call is refused at once.
         Client.connect(
-            f"127.0.0.1:{closed_port()}", lazy=True, data_converter=pydantic_data_converter
+            f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
         )
     )
     intake = OrderIntake(

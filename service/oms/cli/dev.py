@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from oms.aws import aws_clients
-from oms.cli.app import app, console, err_console
+from oms.cli.app import JsonFlag, app, console, err_console
 from oms.cli.context import print_json
 from oms.config import load_settings
 from oms.local.demo import TERMINAL, DemoOrder, DemoReport, DemoRunner, plan, submit
@@ -176,9 +176,7 @@ def dev(
 @app.command()
 def demo(
     orders: Annotated[int, typer.Option(min=0, help="extra happy-path orders")] = 0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="one JSON document on stdout")
-    ] = False,
+    json_output: JsonFlag = False,
     scenario: Annotated[
         str, typer.Option(help="'all' (default) or 'crash': SIGKILL a worker mid-order")
     ] = "all",

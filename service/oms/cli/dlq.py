@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from oms.cli import context
-from oms.cli.app import app, console
+from oms.cli.app import JsonFlag, app, console
 from oms.cli.failures import naming, one_line_errors
 from oms.dlq import list_dead_letters, redrive
 from oms.resources import queue_url
@@ -31,9 +31,7 @@ def list_(
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")
     ] = 100,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document (for scripts).")
-    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show dead letters with the reason each was dead-lettered. Nothing is removed.
 

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from oms.cli import context
-from oms.cli.app import app, console
+from oms.cli.app import JsonFlag, app, console
 from oms.cli.failures import naming, one_line_errors
 from oms.errors import CliError
 from oms.inventory_admin import list_stock, set_stock
@@ -23,8 +23,6 @@ inventory_app = typer.Typer(
     rich_markup_mode="markdown",  # as the root app: docstrings read as paragraphs
 )
 app.add_typer(inventory_app)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (for scripts).")]
 
 
 # "-1" must reach the QTY check (one clear line) instead of being parsed as an unknown option.

@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from oms.cli import context
-from oms.cli.app import app, console
+from oms.cli.app import JsonFlag, app, console
 from oms.cli.failures import one_line_errors
 from oms.cli.views import OrderView, render_orders, render_status
 from oms.contract import (
@@ -37,7 +37,6 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 UPDATE_TIMEOUT = timedelta(seconds=10)
 
 OrderId = Annotated[str, typer.Argument(metavar="ORDER_ID", help="The order's orderId.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (for scripts).")]
 
 
 def checked_id(order_id: str) -> str:

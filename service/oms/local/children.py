@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import signal
 import subprocess
 import time
@@ -86,16 +85,3 @@ class Children:
         for child in list(reversed(self.running)):
             remaining = max(0.1, deadline - time.monotonic())
             self.stop(child, timeout=remaining)
-
-    def pids(self) -> list[int]:
-        return [child.pid for child in self.running]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -119,9 +119,9 @@ class LocalStack:
         os.environ.update(self.environment())  # this process talks to the stack too
         try:
             self._start_servers()
-            self.queues = ensure_all(aws_clients(), self.settings)
-            self.on_progress("created queues, tables and the sender identity")
             clients = aws_clients()
+            self.queues = ensure_all(clients, self.settings)
+            self.on_progress("created queues, tables and the sender identity")
             for sku, quantity in DEMO_STOCK.items():
                 set_stock(clients.dynamodb, self.settings.inventory_table, sku, quantity)
             self.on_progress(f"seeded stock for {len(DEMO_STOCK)} SKUs")
