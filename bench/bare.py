@@ -13,7 +13,7 @@ from datetime import timedelta
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from oms.contract import ORDER_STATUS_KEY
+    from oms.orders.contract import ORDER_STATUS_KEY
 
 STEPS_BEFORE_SHIPPING = ("RESERVED", "PAID", "PREPARED", "SHIPPED")
 ACTIVITY_OPTIONS = {"start_to_close_timeout": timedelta(seconds=30)}

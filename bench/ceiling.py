@@ -16,7 +16,7 @@ from bench.harness import CEILING_TASK_QUEUE, BenchStack
 from bench.history import history_costs, sample
 from bench.sampler import ProcessSampler
 from bench.stats import closed_executions, cpu_per_order, summarise, wait_closed
-from oms.contract import ORDER_STATUS_KEY
+from oms.orders.contract import ORDER_STATUS_KEY
 
 WARMUP = 5
 HISTORY_SAMPLE = 20

@@ -1,7 +1,7 @@
 """Starter cold start: what a new Lambda execution environment pays before its first record.
 
 In a fresh interpreter (`python -c`), against the running dev server and moto: the time to
-`import oms.starter`, to `configure()` it (settings, logging, boto3 clients, the DLQ URL, the
+`import oms.intake.starter`, to `configure()` it (settings, logging, boto3 clients, the DLQ URL, the
 lazy Temporal client) and to the first Temporal call (which opens the connection).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 PROBE = """
 import json, os, time
 t0 = time.perf_counter()
-import oms.starter as starter
+import oms.intake.starter as starter
 t1 = time.perf_counter()
 runtime = starter.configure()
 t2 = time.perf_counter()

@@ -30,7 +30,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 
-from oms.payloads import OrderInput
+from oms.orders.payloads import OrderInput
 
 ONE_ACTION = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,

@@ -16,10 +16,10 @@ from bench.history import enqueue_times, history_costs, sample
 from bench.sampler import ProcessSampler
 from bench.stats import closed_executions, cpu_per_order, percentiles, summarise, wait_closed
 from oms.aws import aws_clients
-from oms.contract import order_workflow_id
-from oms.inventory_admin import set_stock
 from oms.local.demo import DemoOrder, submit
 from oms.local.demo_orders import CATALOGUE, SCENARIOS, order_body
+from oms.ops.inventory import set_stock
+from oms.orders.contract import order_workflow_id
 
 WARMUP = 5
 HISTORY_SAMPLE = 20

@@ -142,7 +142,7 @@ def cost_table(runs: list[dict[str, Any]], cold: dict[str, Any] | None) -> Table
             table.add_row(f"{what}: actions", f"{acts['mean']:g} ({acts['min']}-{acts['max']})")
     if cold:
         median = cold["median"]
-        table.add_row("starter: import oms.starter", f"{median['import_ms']:.0f} ms")
+        table.add_row("starter: import oms.intake.starter", f"{median['import_ms']:.0f} ms")
         table.add_row("starter: configure()", f"{median['configure_ms']:.0f} ms")
         table.add_row("starter: first Temporal call", f"{median['first_call_ms']:.0f} ms")
         table.add_row("starter: whole process (python -c)", f"{median['process_ms']:.0f} ms")

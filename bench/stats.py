@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from oms.contract import ORDER_STATUS_KEY
+from oms.orders.contract import ORDER_STATUS_KEY
 
 
 @dataclass(frozen=True)

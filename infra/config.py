@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, Literal, NoReturn
 
-from oms.contract import DEFAULT_TASK_QUEUE
+from oms.orders.contract import DEFAULT_TASK_QUEUE
 
 TemporalAuth = Literal["api-key", "mtls"]
 

@@ -14,13 +14,13 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from oms import starter
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings, load_settings, settings_env
-from oms.contract import ORDER_STATUS_KEY
+from oms.intake import starter
 from oms.local.binaries import temporal_cli
 from oms.local.emulator import start_emulator
-from oms.resources import QueueUrls, ensure_all
+from oms.ops.resources import QueueUrls, ensure_all
+from oms.orders.contract import ORDER_STATUS_KEY
 
 AWS_TEST_ENV = {
     "AWS_REGION": "us-east-1",

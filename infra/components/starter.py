@@ -12,7 +12,7 @@ from infra.components.intake import IntakeQueues
 from infra.components.temporal import TemporalConnection
 from infra.nag import acknowledge
 
-HANDLER = "oms.starter.lambda_handler"
+HANDLER = "oms.intake.starter.lambda_handler"
 
 
 class Starter(Construct):

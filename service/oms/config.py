@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from oms.contract import DEFAULT_TASK_QUEUE
+from oms.orders.contract import DEFAULT_TASK_QUEUE
 
 ENV_PREFIX = "OMS_"
 

@@ -16,11 +16,11 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
-from oms.activities import build_activities
 from oms.aws import aws_clients
 from oms.config import Settings
+from oms.orders.activities import build_activities
+from oms.orders.workflow import OrderWorkflow
 from oms.temporal_client import connect
-from oms.workflows.order import OrderWorkflow
 
 log = logging.getLogger("oms.worker")
 

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from oms.activities.inventory import InventoryActivities
-from oms.activities.ledger import Ledger
-from oms.activities.notification import NotificationActivities
-from oms.activities.payment import PaymentActivities, SimulatedGateway
-from oms.activities.shipping import ShippingActivities
 from oms.aws import AwsClients
 from oms.config import Settings
-from oms.resources import QueueUrls
+from oms.ops.resources import QueueUrls
+from oms.orders.activities.inventory import InventoryActivities
+from oms.orders.activities.notification import NotificationActivities
+from oms.orders.activities.payment import PaymentActivities, SimulatedGateway
+from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.ledger import Ledger
 
 
 @pytest.fixture(scope="session")

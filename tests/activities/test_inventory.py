@@ -10,13 +10,13 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from oms.activities.inventory import InventoryActivities
 from oms.aws import AwsClients
 from oms.config import Settings
-from oms.contract import ErrorType
-from oms.inventory_admin import StockLevel, get_stock, set_stock
-from oms.models import OrderLine
-from oms.payloads import OrderRef, ReserveInput
+from oms.ops.inventory import StockLevel, get_stock, set_stock
+from oms.orders.activities.inventory import InventoryActivities
+from oms.orders.contract import ErrorType
+from oms.orders.models import OrderLine
+from oms.orders.payloads import OrderRef, ReserveInput
 
 
 def lines(**quantities: int) -> list[OrderLine]:

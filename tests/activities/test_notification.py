@@ -6,11 +6,11 @@ from decimal import Decimal
 
 from temporalio.testing import ActivityEnvironment
 
-from oms.activities.notification import NotificationActivities, render
-from oms.contract import OrderState
 from oms.local.moto import sent_emails
-from oms.models import OrderLine
-from oms.payloads import NotifyInput
+from oms.orders.activities.notification import NotificationActivities, render
+from oms.orders.contract import OrderState
+from oms.orders.models import OrderLine
+from oms.orders.payloads import NotifyInput
 
 
 def notify(order_id: str, outcome: OrderState = OrderState.COMPLETED) -> NotifyInput:

@@ -8,15 +8,15 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from oms.activities.inventory import InventoryActivities
-from oms.activities.payment import GatewayUnavailableError, PaymentActivities
-from oms.activities.shipping import ShippingActivities
 from oms.aws import AwsClients
 from oms.config import Settings
-from oms.contract import ErrorType
-from oms.inventory_admin import StockLevel, get_stock, set_stock
-from oms.models import OrderLine
-from oms.payloads import ChargeInput, OrderRef, PrepareInput, ReserveInput, ShipInput
+from oms.ops.inventory import StockLevel, get_stock, set_stock
+from oms.orders.activities.inventory import InventoryActivities
+from oms.orders.activities.payment import GatewayUnavailableError, PaymentActivities
+from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.contract import ErrorType
+from oms.orders.models import OrderLine
+from oms.orders.payloads import ChargeInput, OrderRef, PrepareInput, ReserveInput, ShipInput
 
 
 def charge(order_id: str, token: str = "tok_visa") -> ChargeInput:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from oms.aws import AwsClients
-from oms.dlq import redrive
-from oms.intake import KIND_ATTRIBUTE, REASON_ATTRIBUTE
-from oms.inventory_admin import get_stock
-from oms.resources import QueueUrls
+from oms.intake.records import KIND_ATTRIBUTE, REASON_ATTRIBUTE
+from oms.ops.dlq import redrive
+from oms.ops.inventory import get_stock
+from oms.ops.resources import QueueUrls
 
 from .conftest import drain, error_line, invoke
 

@@ -24,13 +24,13 @@ from typer.testing import Result
 from oms.aws import AwsClients
 from oms.cli import orders
 from oms.config import Settings
-from oms.contract import OrderState, order_workflow_id
-from oms.inventory_admin import set_stock
 from oms.local.demo_orders import order_body
-from oms.models import parse_order
-from oms.payloads import OrderInput, OrderResult
-from oms.resources import QueueUrls
-from oms.workflows.order import OrderWorkflow
+from oms.ops.inventory import set_stock
+from oms.ops.resources import QueueUrls
+from oms.orders.contract import OrderState, order_workflow_id
+from oms.orders.models import parse_order
+from oms.orders.payloads import OrderInput, OrderResult
+from oms.orders.workflow import OrderWorkflow
 
 from ..conftest import process_env
 from .conftest import OMS, error_line, invoke

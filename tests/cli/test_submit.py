@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from oms.aws import AwsClients
+from oms.cli.errors import CliError
 from oms.cli.submit import MAX_BATCH_BYTES, Body, batches, send, split_bodies
-from oms.errors import CliError
 from oms.local.demo_orders import order_body
-from oms.resources import QueueUrls
+from oms.ops.resources import QueueUrls
 
 from .conftest import drain, error_line, invoke
 

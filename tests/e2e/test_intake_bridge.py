@@ -19,17 +19,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from oms import starter
 from oms.aws import AwsClients
-from oms.bridge import IntakeBridge
 from oms.config import Settings
-from oms.contract import FINGERPRINT_MEMO, order_workflow_id
-from oms.dlq import list_dead_letters
+from oms.intake import starter
+from oms.intake.bridge import IntakeBridge
 from oms.local.binaries import temporal_cli
 from oms.local.demo_orders import order_body
 from oms.local.stack import free_port
-from oms.models import InvalidOrderError, parse_order
-from oms.resources import QueueUrls, ensure_queues
+from oms.ops.dlq import list_dead_letters
+from oms.ops.resources import QueueUrls, ensure_queues
+from oms.orders.contract import FINGERPRINT_MEMO, order_workflow_id
+from oms.orders.models import InvalidOrderError, parse_order
 
 from ..conftest import process_env
 

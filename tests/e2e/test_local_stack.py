@@ -23,13 +23,13 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oms.cli.dev import _summary
-from oms.contract import OrderState, order_workflow_id
-from oms.inventory_admin import get_stock
 from oms.local.demo import DemoReport
 from oms.local.demo_orders import order_body
 from oms.local.moto import sent_emails
 from oms.local.stack import free_port
-from oms.payloads import OrderResult
+from oms.ops.inventory import get_stock
+from oms.orders.contract import OrderState, order_workflow_id
+from oms.orders.payloads import OrderResult
 
 pytestmark = pytest.mark.e2e
 OMS = [sys.executable, "-m", "oms"]

@@ -80,7 +80,7 @@ def test_starter_runs_the_handler_on_python_311_outside_any_vpc(synth: Synth) ->
     _, function = synth.one("AWS::Lambda::Function")
 
     assert function["Runtime"] == "python3.11"
-    assert function["Handler"] == "oms.starter.lambda_handler"
+    assert function["Handler"] == "oms.intake.starter.lambda_handler"
     assert function["Architectures"] == ["x86_64"]  # the bundled wheels are manylinux x86_64
     assert "VpcConfig" not in function  # reaches Temporal Cloud directly, no NAT needed
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from oms import starter
-from oms.bridge import LocalContext
-from oms.contract import FINGERPRINT_MEMO, order_workflow_id
-from oms.dlq import DeadLetter, list_dead_letters
+from oms.intake import starter
+from oms.intake.bridge import LocalContext
 from oms.local.demo_orders import order_body
-from oms.models import parse_order
-from oms.resources import QueueUrls
+from oms.ops.dlq import DeadLetter, list_dead_letters
+from oms.ops.resources import QueueUrls
+from oms.orders.contract import FINGERPRINT_MEMO, order_workflow_id
+from oms.orders.models import parse_order
 
 from .events import event, record
 

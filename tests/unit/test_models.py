@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from oms.local.demo_orders import order_body
-from oms.models import MAX_BODY_BYTES, InvalidOrderError, parse_order
+from oms.orders.models import MAX_BODY_BYTES, InvalidOrderError, parse_order
 
 SPEC_EXAMPLE = {
     "orderId": "ORD-1001",

@@ -13,7 +13,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in {"moto", "psutil", "pytest", "werkzeug", "aws_cdk", "cdk_nag"}:
             raise ImportError("not a runtime dependency: " + name)
 sys.meta_path.insert(0, Block())
-import oms.cli, oms.worker, oms.starter
+import oms.cli, oms.worker, oms.intake.starter
 """
 
 

@@ -16,12 +16,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from oms.contract import ORDER_STATUS_ATTRIBUTE, ORDER_STATUS_KEY, order_workflow_id
 from oms.local.binaries import temporal_test_server
 from oms.local.demo_orders import order_body
-from oms.models import parse_order
-from oms.payloads import OrderInput, OrderResult
-from oms.workflows.order import OrderWorkflow
+from oms.orders.contract import ORDER_STATUS_ATTRIBUTE, ORDER_STATUS_KEY, order_workflow_id
+from oms.orders.models import parse_order
+from oms.orders.payloads import OrderInput, OrderResult
+from oms.orders.workflow import OrderWorkflow
 
 from .fakes import FakeSystems
 

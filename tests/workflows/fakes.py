@@ -12,8 +12,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from oms.contract import ErrorType
-from oms.payloads import (
+from oms.orders.contract import ErrorType
+from oms.orders.payloads import (
     ChargeInput,
     ChargeResult,
     CompensationResult,

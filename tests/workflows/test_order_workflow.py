@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from oms.contract import CANCEL_SIGNAL, CANCEL_UPDATE, OrderState, Step
-from oms.payloads import CancelRequest, CancelResponse, OrderStatus
-from oms.workflows.order import OrderWorkflow
+from oms.orders.contract import CANCEL_SIGNAL, CANCEL_UPDATE, OrderState, Step
+from oms.orders.payloads import CancelRequest, CancelResponse, OrderStatus
+from oms.orders.workflow import OrderWorkflow
 
 from .conftest import OrderRunner, Run
 from .fakes import FakeSystems

@@ -16,10 +16,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from oms.activities.payment import PaymentActivities
-from oms.contract import Step
-from oms.payloads import ChargeInput, OrderInput, OrderResult
-from oms.workflows.order import OrderWorkflow
+from oms.orders.activities.payment import PaymentActivities
+from oms.orders.contract import Step
+from oms.orders.payloads import ChargeInput, OrderInput, OrderResult
+from oms.orders.workflow import OrderWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -13,8 +13,9 @@ import sys
 from dotenv import load_dotenv
 
 from oms.cli.app import app, err_console
+from oms.cli.errors import CliError
 from oms.config import SettingsError
-from oms.errors import CliError
+from oms.local.errors import StackError
 
 LOCAL_ENV = os.path.join(".oms", "local.env")
 
@@ -35,7 +36,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         code = 130
-    except (CliError, SettingsError) as exc:
+    except (CliError, SettingsError, StackError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         code = getattr(exc, "exit_code", 2)
     sys.stdout.flush()

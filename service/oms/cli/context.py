@@ -13,8 +13,8 @@ from temporalio.client import Client
 
 from oms.aws import AwsClients, aws_clients
 from oms.cli.app import console
+from oms.cli.errors import CliError
 from oms.config import Settings, load_settings
-from oms.errors import CliError
 from oms.temporal_client import connect, connect_config
 
 T = TypeVar("T")

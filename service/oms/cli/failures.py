@@ -16,8 +16,8 @@ import typer
 from rich.markup import escape
 
 from oms.cli.app import err_console
+from oms.cli.errors import CliError
 from oms.config import SettingsError
-from oms.errors import CliError
 
 P = ParamSpec("P")
 R = TypeVar("R")

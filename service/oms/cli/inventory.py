@@ -11,10 +11,10 @@ from rich.text import Text
 
 from oms.cli import context
 from oms.cli.app import JsonFlag, app, console
+from oms.cli.errors import CliError
 from oms.cli.failures import naming, one_line_errors
-from oms.errors import CliError
-from oms.inventory_admin import list_stock, set_stock
-from oms.models import ID_PATTERN
+from oms.ops.inventory import list_stock, set_stock
+from oms.orders.models import ID_PATTERN
 
 inventory_app = typer.Typer(
     name="inventory",

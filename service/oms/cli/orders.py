@@ -16,9 +16,10 @@ from pydantic import ValidationError
 
 from oms.cli import context
 from oms.cli.app import JsonFlag, app, console
+from oms.cli.errors import CliError
 from oms.cli.failures import one_line_errors
 from oms.cli.views import OrderView, render_orders, render_status
-from oms.contract import (
+from oms.orders.contract import (
     CANCEL_UPDATE,
     ORDER_STATUS_ATTRIBUTE,
     ORDER_STATUS_KEY,
@@ -28,9 +29,8 @@ from oms.contract import (
     order_id_from_workflow_id,
     order_workflow_id,
 )
-from oms.errors import CliError
-from oms.models import ID_PATTERN
-from oms.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
+from oms.orders.models import ID_PATTERN
+from oms.orders.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
 
 # Short: a person is waiting, and a query or update with no worker polling waits forever.
 QUERY_TIMEOUT = timedelta(seconds=5)

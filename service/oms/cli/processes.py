@@ -25,9 +25,9 @@ def worker() -> None:
 def intake() -> None:
     """Run the local intake bridge: long-poll the intake queue and start order workflows with the
     same handler the starter Lambda runs in AWS, until SIGTERM."""
-    from oms import starter
-    from oms.bridge import IntakeBridge
-    from oms.resources import queue_url
+    from oms.intake import starter
+    from oms.intake.bridge import IntakeBridge
+    from oms.ops.resources import queue_url
 
     settings = load_settings()
     runtime = starter.configure(settings)  # also sets up logging

@@ -16,9 +16,9 @@ import typer
 
 from oms.cli import context
 from oms.cli.app import app, console
+from oms.cli.errors import CliError
 from oms.cli.failures import naming, one_line_errors
-from oms.errors import CliError
-from oms.models import InvalidOrderError, parse_order
+from oms.orders.models import InvalidOrderError, parse_order
 
 MAX_BATCH_ENTRIES = 10  # SQS SendMessageBatch limits
 MAX_BATCH_BYTES = 256 * 1024
@@ -180,7 +180,7 @@ def submit(
         validate(bodies)
     settings = context.settings()
     sqs = context.aws().sqs
-    from oms.resources import queue_url
+    from oms.ops.resources import queue_url
 
     with naming(f"queue {settings.intake_queue}"):
         url = queue_url(sqs, settings.intake_queue)

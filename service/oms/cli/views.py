@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from oms.cli.app import console
-from oms.contract import OrderState
-from oms.payloads import OrderStatus
+from oms.orders.contract import OrderState
+from oms.orders.payloads import OrderStatus
 
 STATE_STYLES = {
     OrderState.COMPLETED: "green",

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from oms.errors import CliError
+from oms.local.errors import StackError
 
 
 def _find(name: str, package: str) -> str:
@@ -19,7 +19,7 @@ def _find(name: str, package: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    raise CliError(f"`{name}` not found: install the {package} package (make install)")
+    raise StackError(f"`{name}` not found: install the {package} package (make install)")
 
 
 def temporal_cli() -> str:

@@ -16,11 +16,11 @@ from pydantic.alias_generators import to_camel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from oms.contract import CANCEL_UPDATE, OrderState, order_workflow_id
 from oms.local.demo_orders import SCENARIOS, Scenario, scenario_body
 from oms.local.moto import sent_emails
-from oms.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
-from oms.workflows.order import OrderWorkflow
+from oms.orders.contract import CANCEL_UPDATE, OrderState, order_workflow_id
+from oms.orders.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
+from oms.orders.workflow import OrderWorkflow
 
 CANCEL_WHEN = {OrderState.RESERVED, OrderState.PAID}
 TERMINAL = {state.value for state in OrderState if state.terminal}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from oms.contract import FailureReason, OrderState
+from oms.orders.contract import FailureReason, OrderState
 
 CATALOGUE = {
     "MUG-RED": Decimal("12.50"),

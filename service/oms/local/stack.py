@@ -25,13 +25,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oms.aws import aws_clients
 from oms.config import Settings, settings_env
-from oms.contract import ORDER_STATUS_ATTRIBUTE
-from oms.errors import CliError
-from oms.inventory_admin import set_stock
 from oms.local.binaries import temporal_cli
 from oms.local.children import Child, Children
 from oms.local.demo_orders import DEMO_STOCK
-from oms.resources import QueueUrls, ensure_all
+from oms.local.errors import StackError
+from oms.ops.inventory import set_stock
+from oms.ops.resources import QueueUrls, ensure_all
+from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
 
 LOCAL_ENV_FILE = "local.env"
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
@@ -69,7 +69,7 @@ def check_ports_free(host: str, ports: dict[str, int]) -> None:
             try:
                 sock.bind((host, port))
             except OSError:
-                raise CliError(
+                raise StackError(
                     f"port {port} is in use; stop what uses it or choose another with {option}"
                     " (is another `oms dev` running?)",
                     exit_code=2,
@@ -170,9 +170,9 @@ class LocalStack:
         deadline = time.monotonic() + self.options.ready_timeout
         while not ready():
             if not child.alive():
-                raise CliError(f"{what} exited during start-up:\n{child.log_tail()}")
+                raise StackError(f"{what} exited during start-up:\n{child.log_tail()}")
             if time.monotonic() > deadline:
-                raise CliError(f"{what} not ready after {self.options.ready_timeout:.0f}s")
+                raise StackError(f"{what} not ready after {self.options.ready_timeout:.0f}s")
             time.sleep(0.1)
 
     def _aws_ready(self) -> bool:
@@ -211,9 +211,11 @@ class LocalStack:
                 return
             dead = [w for w in self.workers if not w.alive()]
             if dead:
-                raise CliError(f"worker exited during start-up:\n{dead[0].log_tail()}")
+                raise StackError(f"worker exited during start-up:\n{dead[0].log_tail()}")
             if time.monotonic() > deadline:
-                raise CliError("workers did not start polling in time; see .oms/logs/worker-*.log")
+                raise StackError(
+                    "workers did not start polling in time; see .oms/logs/worker-*.log"
+                )
             await asyncio.sleep(0.2)
 
     def start_worker(self) -> Child:

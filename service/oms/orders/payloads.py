@@ -12,8 +12,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from oms.contract import OrderState, Step
-from oms.models import OrderLine, OrderMessage
+from oms.orders.contract import OrderState, Step
+from oms.orders.models import OrderLine, OrderMessage
 
 
 class Payload(BaseModel):

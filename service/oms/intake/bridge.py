@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-log = logging.getLogger("oms.bridge")
+log = logging.getLogger("oms.intake.bridge")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -12,8 +12,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from oms.activities.inventory import consume_reservation
-from oms.activities.ledger import (
+from oms.orders.activities.inventory import consume_reservation
+from oms.orders.contract import ErrorType
+from oms.orders.ledger import (
     CONDITION_FAILED,
     PACKAGE,
     Ledger,
@@ -22,8 +23,7 @@ from oms.activities.ledger import (
     simulate_latency,
     text,
 )
-from oms.contract import ErrorType
-from oms.payloads import (
+from oms.orders.payloads import (
     CompensationResult,
     OrderRef,
     PrepareInput,

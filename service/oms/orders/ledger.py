@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from temporalio.exceptions import ApplicationError
 
-from oms.contract import ErrorType
+from oms.orders.contract import ErrorType
 
 RESERVATION: Final = "RESERVATION"
 CHARGE: Final = "CHARGE"

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from oms.activities.ledger import (
+from oms.orders.contract import ErrorType
+from oms.orders.ledger import (
     CHARGE,
     CHARGE_ATTEMPTS,
     Ledger,
@@ -24,8 +25,7 @@ from oms.activities.ledger import (
     status_of,
     text,
 )
-from oms.contract import ErrorType
-from oms.payloads import ChargeInput, ChargeResult, CompensationResult, OrderRef
+from oms.orders.payloads import ChargeInput, ChargeResult, CompensationResult, OrderRef
 
 DECLINED_TOKEN = "tok_declined"  # noqa: S105 - the simulator's test token, not a secret
 FLAKY_TOKEN = "tok_flaky"  # noqa: S105 - the simulator's test token, not a secret

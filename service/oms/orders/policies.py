@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from temporalio.common import RetryPolicy
 
-from oms.contract import ErrorType
+from oms.orders.contract import ErrorType
 
 STEP_RETRY_BUDGET: Final = timedelta(hours=1)
 

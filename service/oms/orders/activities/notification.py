@@ -13,9 +13,9 @@ from typing import Any
 
 from temporalio import activity
 
-from oms.activities.ledger import EMAIL, Ledger, now_iso, text
-from oms.contract import OrderState
-from oms.payloads import NotifyInput, NotifyResult
+from oms.orders.contract import OrderState
+from oms.orders.ledger import EMAIL, Ledger, now_iso, text
+from oms.orders.payloads import NotifyInput, NotifyResult
 
 SUBJECTS = {
     OrderState.COMPLETED: "Your order {order_id} is on its way",

@@ -22,10 +22,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from oms.aws import aws_clients
 from oms.config import Settings, load_settings
-from oms.intake import Message, OrderIntake, sent_timestamp
+from oms.intake.loop_thread import LoopThread
+from oms.intake.records import Message, OrderIntake, sent_timestamp
 from oms.logs import configure_logging
-from oms.loop_thread import LoopThread
-from oms.resources import queue_url
+from oms.ops.resources import queue_url
 from oms.temporal_client import connect
 
 logger = Logger(service="oms-starter")

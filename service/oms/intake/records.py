@@ -22,12 +22,12 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms.config import Settings
-from oms.contract import FINGERPRINT_MEMO, ORDER_STATUS_KEY, OrderState, order_workflow_id
-from oms.models import InvalidOrderError, OrderMessage, parse_order
-from oms.payloads import OrderInput
-from oms.workflows.order import OrderWorkflow
+from oms.orders.contract import FINGERPRINT_MEMO, ORDER_STATUS_KEY, OrderState, order_workflow_id
+from oms.orders.models import InvalidOrderError, OrderMessage, parse_order
+from oms.orders.payloads import OrderInput
+from oms.orders.workflow import OrderWorkflow
 
-log = logging.getLogger("oms.intake")
+log = logging.getLogger("oms.intake.records")
 
 REASON_ATTRIBUTE = "oms.reason"
 KIND_ATTRIBUTE = "oms.kind"

@@ -19,11 +19,12 @@ with workflow.unsafe.imports_passed_through():
     # The email validator the order model loads lazily; pass it through, never re-imported.
     import email_validator  # noqa: F401
 
-    from oms.activities.inventory import InventoryActivities
-    from oms.activities.notification import NotificationActivities
-    from oms.activities.payment import PaymentActivities
-    from oms.activities.shipping import ShippingActivities
-    from oms.contract import (
+    from oms.orders import policies
+    from oms.orders.activities.inventory import InventoryActivities
+    from oms.orders.activities.notification import NotificationActivities
+    from oms.orders.activities.payment import PaymentActivities
+    from oms.orders.activities.shipping import ShippingActivities
+    from oms.orders.contract import (
         CANCEL_SIGNAL,
         CANCEL_UPDATE,
         ORDER_STATUS_KEY,
@@ -33,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         OrderState,
         Step,
     )
-    from oms.payloads import (
+    from oms.orders.payloads import (
         CancelRequest,
         CancelResponse,
         ChargeInput,
@@ -48,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
         ShipInput,
         StepRecord,
     )
-    from oms.workflows import policies
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from oms.intake import KIND_ATTRIBUTE, REASON_ATTRIBUTE
+from oms.intake.records import KIND_ATTRIBUTE, REASON_ATTRIBUTE
 
 # SQS caps one receive at 10 messages; stop after this many empty receives in a row.
 EMPTY_RECEIVES = 2

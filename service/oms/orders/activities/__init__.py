@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from oms.activities.inventory import InventoryActivities
-from oms.activities.ledger import Ledger
-from oms.activities.notification import NotificationActivities
-from oms.activities.payment import PaymentActivities, PaymentGateway, SimulatedGateway
-from oms.activities.shipping import ShippingActivities
 from oms.aws import AwsClients
 from oms.config import Settings
+from oms.orders.activities.inventory import InventoryActivities
+from oms.orders.activities.notification import NotificationActivities
+from oms.orders.activities.payment import PaymentActivities, PaymentGateway, SimulatedGateway
+from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.ledger import Ledger
 
 
 def build_activities(

@@ -14,7 +14,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from oms.activities.ledger import (
+from oms.orders.contract import ErrorType
+from oms.orders.ledger import (
     CONDITION_FAILED,
     NEW_RECORD,
     RESERVATION,
@@ -25,8 +26,7 @@ from oms.activities.ledger import (
     status_of,
     text,
 )
-from oms.contract import ErrorType
-from oms.payloads import CompensationResult, OrderRef, ReserveInput, ReserveResult
+from oms.orders.payloads import CompensationResult, OrderRef, ReserveInput, ReserveResult
 
 ACTIVE = "ACTIVE"
 RELEASED = "RELEASED"

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from oms.iso_codes import COUNTRIES, CURRENCIES
+from oms.orders.iso_codes import COUNTRIES, CURRENCIES
 
 MAX_BODY_BYTES: Final = 64 * 1024
 ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

@@ -1,1 +1,0 @@
-"""Deterministic orchestration only: no I/O, clock, randomness or environment in here."""
