@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 
-from oms.config import SettingsError
+from oms.config import Settings, SettingsError
+from oms.orders.ledger import Ledger
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_sesv2.client import SESV2Client
+    from mypy_boto3_sqs.client import SQSClient
 
 
 @dataclass(frozen=True)
 class AwsClients:
-    dynamodb: Any
-    sesv2: Any
-    sqs: Any
+    dynamodb: DynamoDBClient
+    sesv2: SESV2Client
+    sqs: SQSClient
+
+    def ledger(self, settings: Settings) -> Ledger:
+        return Ledger(
+            self.dynamodb, orders_table=settings.orders_table, stock_table=settings.inventory_table
+        )
 
 
 def aws_clients(*, max_pool_connections: int = 32) -> AwsClients:

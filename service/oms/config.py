@@ -36,7 +36,13 @@ class Settings(BaseSettings):
     sender_email: str = Field("orders@example.com", description="SES sender (verified identity)")
     ses_configuration_set: str | None = Field(None, description="SES configuration set, optional")
 
-    # Capped well below the activities' 30 s start-to-close timeout.
+    # A step that must finish (capture, ship, compensations, the email) may fail this long
+    # before the order is marked NEEDS_ATTENTION; retries go on.
+    attention_after_seconds: int = Field(300, ge=1, le=7 * 86400)
+
+    # Local only: `oms dev` workers wait this long before each activity (an interceptor in
+    # oms.local); the product's activities never read it. Capped well below the activities'
+    # 30 s start-to-close timeout.
     step_latency_ms: int = Field(0, ge=0, le=10_000, description="simulated latency per step")
 
     # Worker tuning (see BENCHMARKS.md for how the defaults were chosen).

@@ -1,7 +1,7 @@
 """`oms worker`: the composition root of the worker process (the container's entry point).
 
-settings → AWS clients → activities → Temporal client → Worker. SIGTERM (ECS stop, scale-in,
-redeploy) drains: polling stops, running activities get `OMS_GRACEFUL_SHUTDOWN_SECONDS`
+settings → AWS clients → ledger → activities → Temporal client → Worker. SIGTERM (ECS stop,
+scale-in, redeploy) drains: polling stops, running activities get `OMS_GRACEFUL_SHUTDOWN_SECONDS`
 (shorter than the container's stop timeout) to finish, then the process exits 0.
 """
 
@@ -10,29 +10,73 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker import Interceptor, PollerBehaviorSimpleMaximum, Worker
 
-from oms.aws import aws_clients
+from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
-from oms.orders.activities import build_activities
+from oms.orders.activities.inventory import InventoryActivities
+from oms.orders.activities.notification import Mailer, NotificationActivities
+from oms.orders.activities.payment import PaymentActivities
+from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
 from oms.temporal_client import connect
 
 log = logging.getLogger("oms.worker")
 
+WORKFLOWS: list[type] = [OrderWorkflow]
 
-def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
+
+def build_activities(
+    settings: Settings, clients: AwsClients, *, gateway: PaymentGateway | None = None
+) -> list[Callable[..., Any]]:
+    """Every activity of the product, with its dependencies (tests and the bench use this)."""
+    ledger = clients.ledger(settings)
+    inventory = InventoryActivities(ledger=ledger)
+    payment = PaymentActivities(gateway=gateway or SimulatedGateway(ledger))
+    shipping = ShippingActivities(ledger=ledger)
+    mailer = Mailer(
+        sesv2=clients.sesv2,
+        ledger=ledger,
+        sender=settings.sender_email,
+        configuration_set=settings.ses_configuration_set,
+    )
+    notification = NotificationActivities(mailer=mailer)
+    return [
+        inventory.reserve_inventory,
+        inventory.release_inventory,
+        payment.authorize_payment,
+        payment.capture_payment,
+        payment.void_payment,
+        payment.refund_payment,
+        shipping.prepare_shipment,
+        shipping.ship,
+        shipping.cancel_shipment,
+        notification.notify_customer,
+    ]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    executor: ThreadPoolExecutor,
+    *,
+    interceptors: Sequence[Interceptor] = (),
+) -> Worker:
     clients = aws_clients(max_pool_connections=settings.max_concurrent_activities)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[OrderWorkflow],
+        workflows=WORKFLOWS,
         activities=build_activities(settings, clients),
         activity_executor=executor,
+        interceptors=interceptors,
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
@@ -42,7 +86,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
     )
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] = ()) -> None:
     """Run until SIGTERM/SIGINT, then drain. Raises if the worker fails."""
     client = await connect(settings)
     stop = asyncio.Event()
@@ -51,7 +95,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     threads = settings.max_concurrent_activities  # one per activity slot
     with ThreadPoolExecutor(threads, thread_name_prefix="activity") as executor:
-        worker = build_worker(client, settings, executor)
+        worker = build_worker(client, settings, executor, interceptors=interceptors)
         running = asyncio.create_task(worker.run())
         stopping = asyncio.create_task(stop.wait())
         log.info("worker polling task queue %s", settings.task_queue)

@@ -15,6 +15,8 @@ from oms.aws import AwsClients, aws_clients
 from oms.cli.app import console
 from oms.cli.errors import CliError
 from oms.config import Settings, load_settings
+from oms.orders.client import OrderClient
+from oms.orders.ledger import Ledger
 from oms.temporal_client import connect, connect_config
 
 T = TypeVar("T")
@@ -41,6 +43,20 @@ async def temporal() -> Client:
             f"cannot reach Temporal at {address} ({why}); "
             "is `oms dev` running, or TEMPORAL_ADDRESS set?"
         ) from None
+
+
+@cache
+def ledger() -> Ledger:
+    return aws().ledger(settings())
+
+
+async def orders() -> OrderClient:
+    return OrderClient(
+        await temporal(),
+        ledger(),
+        task_queue=settings().task_queue,
+        attention_after_seconds=settings().attention_after_seconds,
+    )
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

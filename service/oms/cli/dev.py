@@ -75,8 +75,9 @@ def run_demo(
             )
 
     async def follow() -> DemoReport:
-        client = await stack.connect()
-        runner = DemoRunner(client, aws_endpoint=stack.aws_endpoint, on_change=on_change)
+        runner = DemoRunner(
+            await stack.orders(), aws_endpoint=stack.aws_endpoint, on_change=on_change
+        )
         assert stack.queues is not None
         sqs, queue = aws_clients().sqs, stack.queues.intake
         # The order to cancel goes first, alone, and is cancelled before the rest arrive: on a

@@ -13,7 +13,6 @@ from oms.cli import context
 from oms.cli.app import JsonFlag, app, console
 from oms.cli.errors import CliError
 from oms.cli.failures import naming, one_line_errors
-from oms.ops.inventory import list_stock, set_stock
 from oms.orders.models import ID_PATTERN
 
 inventory_app = typer.Typer(
@@ -44,11 +43,13 @@ def set_(
     if not re.fullmatch(ID_PATTERN, sku):
         raise CliError(f"not a SKU: {sku!r} (letters, digits, . _ -; up to 64)", exit_code=2)
     # Parsed here rather than by typer, so a bad value is one line like every other error.
-    if not quantity.isdigit():
-        raise CliError(f"QTY must be a whole number, 0 or more; got {quantity!r}", exit_code=2)
+    if not re.fullmatch(r"[0-9]{1,9}", quantity):
+        raise CliError(
+            f"QTY must be a whole number from 0 to 999999999; got {quantity!r}", exit_code=2
+        )
     table = context.settings().inventory_table
     with naming(f"table {table}"):
-        level = set_stock(context.aws().dynamodb, table, sku, int(quantity))
+        level = context.ledger().set_stock(sku, int(quantity))
     if as_json:
         context.print_json(level)
     else:
@@ -68,7 +69,7 @@ def list_(as_json: JsonFlag = False) -> None:
     """
     table = context.settings().inventory_table
     with naming(f"table {table}"):
-        levels = list_stock(context.aws().dynamodb, table)
+        levels = context.ledger().stock()
     if as_json:
         context.print_json(levels)
         return

@@ -1,15 +1,13 @@
-"""`oms status`, `oms cancel`, `oms list`: support staff's view of orders, through Temporal.
+"""`oms status`, `oms cancel`, `oms resolve`, `oms list`: support staff's view of orders.
 
-A running order answers the workflow's `status` query (a worker must be polling); a closed one
-is read from its result, which needs no worker. Listing uses visibility and the `OrderStatus`
-search attribute.
+Parsing and rendering only: every call goes through `OrderClient` (oms.orders.client).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Annotated, Any
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -19,22 +17,11 @@ from oms.cli.app import JsonFlag, app, console
 from oms.cli.errors import CliError
 from oms.cli.failures import one_line_errors
 from oms.cli.views import OrderView, render_orders, render_status
-from oms.orders.contract import (
-    CANCEL_UPDATE,
-    ORDER_STATUS_ATTRIBUTE,
-    ORDER_STATUS_KEY,
-    ORDER_WORKFLOW_TYPE,
-    STATUS_QUERY,
-    OrderState,
-    order_id_from_workflow_id,
-    order_workflow_id,
-)
+from oms.orders.contract import SearchStatus, Step
 from oms.orders.models import ID_PATTERN
-from oms.orders.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
+from oms.orders.payloads import CancelRequest, ResolveRequest
 
-# Short: a person is waiting, and a query or update with no worker polling waits forever.
-QUERY_TIMEOUT = timedelta(seconds=5)
-UPDATE_TIMEOUT = timedelta(seconds=10)
+T = TypeVar("T")
 
 OrderId = Annotated[str, typer.Argument(metavar="ORDER_ID", help="The order's orderId.")]
 
@@ -45,90 +32,26 @@ def checked_id(order_id: str) -> str:
     return order_id
 
 
-def recorded_state(execution: Any) -> OrderState | None:
-    """The state the workflow last wrote to its `OrderStatus` search attribute."""
-    value = execution.typed_search_attributes.get(ORDER_STATUS_KEY)
-    try:
-        return OrderState(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-async def describe(client: Any, order_id: str) -> tuple[Any, Any]:
-    from temporalio.service import RPCError, RPCStatusCode
-
-    handle = client.get_workflow_handle(order_workflow_id(order_id), result_type=OrderResult)
-    try:
-        return handle, await handle.describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise CliError(f"no order {order_id}") from None
-        raise
-
-
-def _no_worker(what: str, timeout: timedelta, task_queue: str) -> str:
-    return (
-        f"no worker answered the {what} within {timeout.total_seconds():g} s "
-        f"(is `oms worker` polling task queue {task_queue}?)"
-    )
-
-
-async def query_status(handle: Any, description: Any) -> OrderStatus:
-    from temporalio.client import WorkflowQueryFailedError
-    from temporalio.service import RPCError, RPCStatusCode
+async def _client_call(call: Coroutine[Any, Any, T]) -> T:
+    """The client's errors as one line for a person."""
+    from oms.orders.client import NoWorkerError, OrderNotFoundError, SearchAttributeMissingError
 
     try:
-        status: OrderStatus = await handle.query(
-            STATUS_QUERY, result_type=OrderStatus, rpc_timeout=QUERY_TIMEOUT
-        )
-    except RPCError as exc:
-        # The client-side timeout surfaces as CANCELLED, the server's as DEADLINE_EXCEEDED.
-        if exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise CliError(
-                _no_worker("status query", QUERY_TIMEOUT, description.task_queue)
-            ) from None
-        raise
-    except WorkflowQueryFailedError as exc:
-        raise CliError(f"the status query failed: {exc}") from None
-    return status
-
-
-async def closed_status(handle: Any, description: Any, order_id: str) -> OrderStatus:
-    """The result of a closed order, in the shape of the status query."""
-    from temporalio.client import WorkflowFailureError
-
-    try:
-        result: OrderResult = await handle.result()
-    except WorkflowFailureError as exc:
-        # Terminated, timed out or cancelled in Temporal itself: no result, only the state the
-        # order had reached, and why the workflow stopped.
-        how = description.status.name.lower() if description.status else "closed"
-        return OrderStatus(
-            order_id=order_id,
-            state=recorded_state(description) or OrderState.RECEIVED,
-            reason=f"workflow {how}: {exc.cause}",
-        )
-    return OrderStatus(
-        order_id=result.order_id,
-        state=result.state,
-        steps=result.steps,
-        reason=result.reason,
-        tracking_number=result.tracking_number,
-        cancel_requested=result.state == OrderState.CANCELLED,
-        email_sent=True,  # the workflow returns only after the outcome email was sent
-    )
+        return await call
+    except (OrderNotFoundError, NoWorkerError, SearchAttributeMissingError) as exc:
+        raise CliError(str(exc).strip("'\"")) from None
 
 
 async def order_view(order_id: str) -> OrderView:
-    from temporalio.client import WorkflowExecutionStatus
+    orders = await context.orders()
+    status = await _client_call(orders.status(order_id))
+    try:
+        info = await _client_call(orders.workflow_info(order_id))
+    except CliError:  # cancelled before it arrived: no workflow yet
+        from oms.orders.client import WorkflowInfo
 
-    client = await context.temporal()
-    handle, description = await describe(client, order_id)
-    if description.status == WorkflowExecutionStatus.RUNNING:
-        status = await query_status(handle, description)
-    else:
-        status = await closed_status(handle, description, order_id)
-    return OrderView.of(status, description)
+        info = WorkflowInfo(f"order-{order_id}", "NOT_STARTED", orders.task_queue, None, None)
+    return OrderView.of(status, info)
 
 
 @app.command()
@@ -150,37 +73,9 @@ def status(order_id: OrderId, as_json: JsonFlag = False) -> None:
 
 
 async def request_cancel(order_id: str, request: CancelRequest) -> dict[str, Any]:
-    from temporalio.client import (
-        WorkflowExecutionStatus,
-        WorkflowUpdateFailedError,
-        WorkflowUpdateRPCTimeoutOrCancelledError,
-    )
-    from temporalio.service import RPCError, RPCStatusCode
-
-    client = await context.temporal()
-    handle, description = await describe(client, order_id)
-    state = recorded_state(description)
-    answer: dict[str, Any] = {"orderId": order_id, "accepted": False, "state": state}
-    if description.status != WorkflowExecutionStatus.RUNNING:
-        return answer | {"message": f"order is already {state or 'closed'}"}
-    try:
-        response: CancelResponse = await handle.execute_update(
-            CANCEL_UPDATE, request, result_type=CancelResponse, rpc_timeout=UPDATE_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as exc:  # the workflow's validator said no
-        return answer | {"message": str(exc.cause)}
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        # The server keeps the admitted update: a worker that turns up later still applies it.
-        no_worker = _no_worker("cancel request", UPDATE_TIMEOUT, description.task_queue)
-        raise CliError(
-            f"{no_worker}; it may still apply when a worker picks the order up: check "
-            f"`oms status {order_id}`"
-        ) from None
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:  # finished between describe and update
-            return answer | {"message": "order is already finished"}
-        raise
-    return answer | {"accepted": True, "state": response.state, "message": response.message}
+    orders = await context.orders()
+    response = await _client_call(orders.cancel(order_id, request))
+    return {"orderId": order_id} | response.model_dump(mode="json", by_alias=True)
 
 
 @app.command()
@@ -195,11 +90,11 @@ def cancel(
         bool, typer.Option("--json", help='Print {"orderId", "accepted", "state", "message"}.')
     ] = False,
 ) -> None:
-    """Cancel an order in flight; what was already done is undone (stock released, payment
-    refunded, package cancelled).
+    """Cancel an order in flight; what was already done is undone (stock released, the card's
+    hold voided, package cancelled). An order not received yet is cancelled when it arrives.
 
-    Answers at once: accepted (exit 0), or `rejected: <why>` (exit 1) once shipping has started
-    or the order is finished.
+    Answers at once: accepted (exit 0), or `rejected: <why>` (exit 1) once payment capture has
+    started or the order is finished.
 
     Example: oms cancel ORD-1001 --reason "customer changed their mind"
     """
@@ -218,52 +113,43 @@ def cancel(
         raise typer.Exit(1)
 
 
-def parse_state(value: str) -> OrderState:
+def parse_status(value: str) -> SearchStatus:
     try:
-        return OrderState(value.upper())
+        return SearchStatus(value.upper())
     except ValueError:
-        names = ", ".join(OrderState)
-        raise CliError(f"--status must be one of {names}; got {value!r}", exit_code=2) from None
+        names = ", ".join(SearchStatus)
+        raise CliError(
+            f"--status must be one of {names} (the OrderStatus search attribute; a running "
+            f"order's step is shown by `oms status`); got {value!r}",
+            exit_code=2,
+        ) from None
 
 
-async def list_orders(state: OrderState | None, limit: int) -> list[dict[str, Any]]:
-    from temporalio.service import RPCError, RPCStatusCode
-
-    client = await context.temporal()
-    query = f"WorkflowType = '{ORDER_WORKFLOW_TYPE}'"
-    if state is not None:
-        query += f" AND {ORDER_STATUS_ATTRIBUTE} = '{state.value}'"
-    try:
-        return [
-            {
-                "orderId": order_id_from_workflow_id(execution.id),
-                "state": recorded_state(execution),
-                "workflowStatus": execution.status.name if execution.status else None,
-                "startTime": execution.start_time.isoformat(),
-                "closeTime": execution.close_time.isoformat() if execution.close_time else None,
-                "workflowId": execution.id,
-            }
-            async for execution in client.list_workflows(query, limit=limit)
-        ]
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.INVALID_ARGUMENT and ORDER_STATUS_ATTRIBUTE in exc.message:
-            raise CliError(
-                f"the {ORDER_STATUS_ATTRIBUTE} search attribute is not registered on this "
-                "namespace: `temporal operator search-attribute create "
-                f"--name {ORDER_STATUS_ATTRIBUTE} --type Keyword`"
-            ) from None
-        raise
+async def list_orders(status: SearchStatus | None, limit: int) -> list[dict[str, Any]]:
+    orders = await context.orders()
+    rows = await _client_call(orders.list(status, limit=limit))
+    return [
+        {
+            "orderId": row.order_id,
+            "state": row.status,
+            "workflowStatus": row.workflow_status,
+            "startTime": row.start_time.isoformat(),
+            "closeTime": row.close_time.isoformat() if row.close_time else None,
+            "workflowId": f"order-{row.order_id}",
+        }
+        for row in rows
+    ]
 
 
 @app.command(name="list")
 @one_line_errors
 def list_(
-    state: Annotated[
+    status: Annotated[
         str | None,
         typer.Option(
             "--status",
-            metavar="STATE",
-            help="Only orders in this state: " + ", ".join(OrderState) + ".",
+            metavar="STATUS",
+            help="Only orders with this OrderStatus: " + ", ".join(SearchStatus) + ".",
             show_default=False,
         ),
     ] = None,
@@ -272,14 +158,55 @@ def list_(
     ] = 20,
     as_json: JsonFlag = False,
 ) -> None:
-    """List orders, newest first (running ones, then the most recently finished), from Temporal
-    visibility, optionally only those in one state. Visibility lags a moment behind the orders.
+    """List orders, newest first, from Temporal visibility, optionally only those with one
+    `OrderStatus` (IN_PROGRESS while running, then the outcome, or NEEDS_ATTENTION). Visibility
+    lags a moment behind the orders.
 
     Example: oms list --status FAILED --limit 50
     """
-    wanted = parse_state(state) if state is not None else None
+    wanted = parse_status(status) if status is not None else None
     rows = context.run(list_orders(wanted, limit))
     if as_json:
         context.print_json(rows)
     else:
         render_orders(rows)
+
+
+@app.command()
+@one_line_errors
+def resolve(
+    order_id: OrderId,
+    step: Annotated[
+        str, typer.Option("--step", help="The stuck step: a compensation or notify_customer.")
+    ],
+    note: Annotated[str, typer.Option("--note", help="What was done by hand (recorded).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Settle by hand a compensation (or the email) that needs attention: the order stops
+    waiting for it, records the note in its steps and goes on to its outcome.
+
+    Example: oms resolve ORD-1001 --step release_inventory --note "stock fixed by hand"
+    """
+    try:
+        request = ResolveRequest(step=Step(step), note=note)
+    except (ValueError, ValidationError):
+        steps = ", ".join(Step)
+        raise CliError(
+            f"--step must be one of {steps}, and --note 1 to 200 characters", exit_code=2
+        ) from None
+
+    async def call() -> dict[str, Any]:
+        orders = await context.orders()
+        answer = await _client_call(
+            orders.resolve(checked_id(order_id), request.step, request.note)
+        )
+        return {"orderId": order_id} | answer.model_dump(mode="json", by_alias=True)
+
+    answer = context.run(call())
+    if as_json:
+        context.print_json(answer)
+    else:
+        verdict = "accepted" if answer["accepted"] else "rejected"
+        console.print(f"{verdict}: {answer['message']}", highlight=False, markup=False)
+    if not answer["accepted"]:
+        raise typer.Exit(1)

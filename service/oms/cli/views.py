@@ -14,13 +14,15 @@ from rich.table import Table
 from rich.text import Text
 
 from oms.cli.app import console
-from oms.orders.contract import OrderState
+from oms.orders.client import WorkflowInfo
+from oms.orders.contract import OrderState, SearchStatus
 from oms.orders.payloads import OrderStatus
 
-STATE_STYLES = {
+STATE_STYLES: dict[str, str] = {
     OrderState.COMPLETED: "green",
     OrderState.CANCELLED: "yellow",
     OrderState.FAILED: "red",
+    SearchStatus.NEEDS_ATTENTION: "bold red",
 }
 
 
@@ -34,7 +36,7 @@ def when(value: datetime | str | None, *, zone: bool = True) -> str:
 def state_text(state: str | None) -> Text:
     if state is None:
         return Text("-")
-    return Text(state, style=STATE_STYLES.get(OrderState(state), "cyan"))
+    return Text(state, style=STATE_STYLES.get(state, "cyan"))
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,14 @@ class OrderView:
     close_time: datetime | None
 
     @classmethod
-    def of(cls, status: OrderStatus, description: Any) -> OrderView:
+    def of(cls, status: OrderStatus, info: WorkflowInfo) -> OrderView:
         return cls(
             status=status,
-            workflow_id=description.id,
-            workflow_status=description.status.name if description.status else "UNKNOWN",
-            task_queue=description.task_queue,
-            start_time=description.start_time,
-            close_time=description.close_time,
+            workflow_id=info.workflow_id,
+            workflow_status=info.workflow_status,
+            task_queue=info.task_queue,
+            start_time=info.start_time,
+            close_time=info.close_time,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -84,6 +86,8 @@ def render_status(view: OrderView) -> None:
         facts.add_row(label, Text(status.reason))
     elif status.cancel_requested:
         facts.add_row("cancel", Text("requested, compensating"))
+    if status.attention:
+        facts.add_row("needs attention", Text(status.attention, style="bold red"))
     facts.add_row("tracking number", Text(status.tracking_number or "-"))
     if status.package_id:
         facts.add_row("package", Text(status.package_id))
@@ -113,7 +117,7 @@ def render_orders(rows: list[dict[str, Any]]) -> None:
         return
     table = Table()
     table.add_column("order", overflow="fold")
-    for column in ("state", "workflow", "started (UTC)", "closed (UTC)"):
+    for column in ("status", "workflow", "started (UTC)", "closed (UTC)"):
         table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(

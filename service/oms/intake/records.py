@@ -15,17 +15,13 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
-from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from oms.orders.client import OrderClient, Submission
+from oms.orders.models import InvalidOrderError, parse_order
 
-from oms.config import Settings
-from oms.orders.contract import FINGERPRINT_MEMO, ORDER_STATUS_KEY, OrderState, order_workflow_id
-from oms.orders.models import InvalidOrderError, OrderMessage, parse_order
-from oms.orders.payloads import OrderInput
-from oms.orders.workflow import OrderWorkflow
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
 
 log = logging.getLogger("oms.intake.records")
 
@@ -51,9 +47,9 @@ class Message:
     sent_at: datetime | None = None
 
 
-def sent_timestamp(attributes: dict[str, Any]) -> datetime | None:
-    millis = attributes.get("SentTimestamp")
-    return datetime.fromtimestamp(int(millis) / 1000, tz=UTC) if millis else None
+def sent_at(millis: str | int) -> datetime:
+    """SQS's `SentTimestamp` (epoch milliseconds) as a time."""
+    return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
 
 
 def _keys(message: Message, order_id: str | None, outcome: str) -> dict[str, str | None]:
@@ -62,11 +58,10 @@ def _keys(message: Message, order_id: str | None, outcome: str) -> dict[str, str
 
 
 class OrderIntake:
-    def __init__(self, *, client: Client, sqs: Any, dlq_url: str, settings: Settings) -> None:
-        self.client = client
+    def __init__(self, *, orders: OrderClient, sqs: SQSClient, dlq_url: str) -> None:
+        self.orders = orders
         self.sqs = sqs
         self._dlq_url = dlq_url
-        self._task_queue = settings.task_queue
 
     async def accept(self, message: Message) -> Outcome:
         try:
@@ -74,46 +69,19 @@ class OrderIntake:
         except InvalidOrderError as error:
             await self._dead_letter(message, Outcome.INVALID, error.reason)
             return Outcome.INVALID
-        try:
-            await self.client.start_workflow(
-                OrderWorkflow.run,
-                OrderInput(order=order, enqueued_at=message.sent_at),
-                id=order_workflow_id(order.order_id),
-                task_queue=self._task_queue,
-                # FAIL (the default conflict policy) with REJECT_DUPLICATE: any earlier run of
-                # this id, running or closed, raises instead of starting a second workflow, and
-                # we then compare fingerprints to tell a redelivery from a conflicting reuse.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                memo={FINGERPRINT_MEMO: order.fingerprint()},
-                search_attributes=TypedSearchAttributes(
-                    [SearchAttributePair(ORDER_STATUS_KEY, OrderState.RECEIVED.value)]
-                ),
+        submitted = await self.orders.submit(order, enqueued_at=message.sent_at)
+        if submitted == Submission.CONFLICT:
+            reason = (
+                f"conflict: order {order.order_id} was already received with different content; "
+                "the first message is kept"
             )
-        except WorkflowAlreadyStartedError:
-            return await self._existing(message, order)
+            await self._dead_letter(message, Outcome.CONFLICT, reason)
+            return Outcome.CONFLICT
+        outcome = Outcome(submitted.value)
         log.info(
-            "started order %s", order.order_id, extra=_keys(message, order.order_id, "started")
+            "order %s: %s", order.order_id, outcome, extra=_keys(message, order.order_id, outcome)
         )
-        return Outcome.STARTED
-
-    async def _existing(self, message: Message, order: OrderMessage) -> Outcome:
-        description = await self.client.get_workflow_handle(
-            order_workflow_id(order.order_id)
-        ).describe()
-        fingerprint = await description.memo_value(FINGERPRINT_MEMO, None)
-        if fingerprint == order.fingerprint():
-            log.info(
-                "duplicate of order %s acknowledged",
-                order.order_id,
-                extra=_keys(message, order.order_id, "duplicate"),
-            )
-            return Outcome.DUPLICATE
-        reason = (
-            f"conflict: order {order.order_id} was already received with different content; "
-            "the first message is kept"
-        )
-        await self._dead_letter(message, Outcome.CONFLICT, reason)
-        return Outcome.CONFLICT
+        return outcome
 
     async def _dead_letter(self, message: Message, kind: Outcome, reason: str) -> None:
         """Move the message to the DLQ unchanged, the reason in its attributes. Blocking boto3

@@ -23,9 +23,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from oms.aws import aws_clients
 from oms.config import Settings, load_settings
 from oms.intake.loop_thread import LoopThread
-from oms.intake.records import Message, OrderIntake, sent_timestamp
+from oms.intake.records import Message, OrderIntake, sent_at
 from oms.logs import configure_logging
 from oms.ops.resources import queue_url
+from oms.orders.client import OrderClient
 from oms.temporal_client import connect
 
 logger = Logger(service="oms-starter")
@@ -55,26 +56,33 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
         configure_logging(settings, service="oms-starter")
         loop = LoopThread("oms-starter")
         client = loop.run_sync(connect(settings, lazy=True))
-        sqs = aws_clients().sqs
+        clients = aws_clients()
+        orders = OrderClient(
+            client,
+            clients.ledger(settings),
+            task_queue=settings.task_queue,
+            attention_after_seconds=settings.attention_after_seconds,
+        )
         intake = OrderIntake(
-            client=client, sqs=sqs, dlq_url=queue_url(sqs, settings.dlq), settings=settings
+            orders=orders, sqs=clients.sqs, dlq_url=queue_url(clients.sqs, settings.dlq)
         )
         _runtime = StarterRuntime(loop=loop, intake=intake)
     return _runtime
 
 
-def process_batch(event: dict[str, Any], context: Any, runtime: StarterRuntime) -> dict[str, Any]:
+async def record_handler(record: SQSRecord) -> str:
+    """One record to one order workflow; raising fails only this record."""
+    runtime = configure()
+    millis = record.attributes.sent_timestamp
+    message = Message(
+        message_id=record.message_id, body=record.body, sent_at=sent_at(millis) if millis else None
+    )
+    outcome = await runtime.loop.run(runtime.intake.accept(message))
+    return outcome.value
+
+
+def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Start one workflow per record, concurrently; report the records that raised."""
-
-    async def record_handler(record: SQSRecord) -> str:
-        message = Message(
-            message_id=record.message_id,
-            body=record.body,
-            sent_at=sent_timestamp(record.raw_event.get("attributes", {})),
-        )
-        outcome = await runtime.loop.run(runtime.intake.accept(message))
-        return outcome.value
-
     response = async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
@@ -83,4 +91,5 @@ def process_batch(event: dict[str, Any], context: Any, runtime: StarterRuntime) 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_batch(event, context, configure())
+    configure()
+    return process_batch(event, context)

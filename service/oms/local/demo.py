@@ -13,16 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from oms.local.demo_orders import SCENARIOS, Scenario, scenario_body
 from oms.local.moto import sent_emails
-from oms.orders.contract import CANCEL_UPDATE, OrderState, order_workflow_id
-from oms.orders.payloads import CancelRequest, CancelResponse, OrderResult, OrderStatus
-from oms.orders.workflow import OrderWorkflow
+from oms.orders.client import NoWorkerError, OrderClient, OrderNotFoundError
+from oms.orders.contract import OrderState
+from oms.orders.payloads import CancelRequest, OrderStatus
 
-CANCEL_WHEN = {OrderState.RESERVED, OrderState.PAID}
+CANCEL_WHEN = {OrderState.RESERVED, OrderState.AUTHORIZED}
 TERMINAL = {state.value for state in OrderState if state.terminal}
 
 
@@ -97,13 +95,13 @@ def submit(sqs: Any, queue_url: str, orders: list[DemoOrder]) -> None:
 class DemoRunner:
     def __init__(
         self,
-        client: Client,
+        orders: OrderClient,
         *,
         aws_endpoint: str,
         on_change: Callable[[DemoOrder], None] = lambda _order: None,
         timeout: float = 300.0,
     ) -> None:
-        self._client = client
+        self._orders = orders
         self._endpoint = aws_endpoint
         self._on_change = on_change
         self._timeout = timeout
@@ -125,19 +123,16 @@ class DemoRunner:
             self._on_change(order)
 
     async def _follow(self, order: DemoOrder) -> DemoOrderResult:
-        handle = self._client.get_workflow_handle(
-            order_workflow_id(order.order_id), result_type=OrderResult
-        )
-        await self._started(handle, eager=order.scenario.cancel)
+        await self._started(order.order_id, eager=order.scenario.cancel)
         self._set(order, OrderState.RECEIVED)
         if order.scenario.cancel:
-            await self._cancel_in_flight(order, handle)
+            await self._cancel_in_flight(order)
         # Live states for the scenario orders only: hundreds of extra orders polling their
         # status would load the dev server more than the orders themselves.
         watched = order.order_id.rsplit("-", 1)[-1] == order.scenario.name.upper()
-        watcher = asyncio.create_task(self._watch(order, handle) if watched else asyncio.sleep(0))
+        watcher = asyncio.create_task(self._watch(order) if watched else asyncio.sleep(0))
         try:
-            result = await handle.result()
+            result = await self._orders.result(order.order_id)
         finally:
             watcher.cancel()
         self._set(order, result.state)
@@ -153,49 +148,46 @@ class DemoRunner:
             seconds=round(time.monotonic() - order.started, 2),
         )
 
-    async def _started(self, handle: WorkflowHandle[Any, Any], *, eager: bool = False) -> None:
+    async def _started(self, order_id: str, *, eager: bool = False) -> None:
         """Poll until the intake bridge has started it. The order to cancel polls fast; the
         others back off, so hundreds of them do not crowd out the one that must be quick."""
         delay = 0.05 if eager else 0.5
         while True:
             try:
-                await handle.describe()
+                await self._orders.workflow_info(order_id)
                 return
-            except RPCError as error:
-                if error.status != RPCStatusCode.NOT_FOUND:
-                    raise
+            except OrderNotFoundError:
+                pass
             await asyncio.sleep(delay)
             delay = delay if eager else min(2.0, delay * 1.5)
 
-    async def _status(self, handle: WorkflowHandle[Any, Any]) -> OrderStatus | None:
+    async def _status(self, order_id: str) -> OrderStatus | None:
         try:
-            return await handle.query(OrderWorkflow.status)
-        except RPCError:
+            return await self._orders.status(order_id)
+        except (NoWorkerError, OrderNotFoundError, RuntimeError):
             return None  # no worker has picked it up yet
 
-    async def _watch(self, order: DemoOrder, handle: WorkflowHandle[Any, Any]) -> None:
+    async def _watch(self, order: DemoOrder) -> None:
         while True:
-            status = await self._status(handle)
+            status = await self._status(order.order_id)
             if status is not None:
                 self._set(order, status.state.value)
             await asyncio.sleep(0.25)
 
-    async def _cancel_in_flight(self, order: DemoOrder, handle: WorkflowHandle[Any, Any]) -> None:
-        """Cancel once stock is reserved (or paid), so the summary shows the compensation.
+    async def _cancel_in_flight(self, order: DemoOrder) -> None:
+        """Cancel once stock is reserved (or authorized), so the summary shows the compensation.
 
         The runner gives this order the machine to itself until the cancel is sent, so seeing
         it in flight does not race with other orders."""
         while True:
-            status = await self._status(handle)
+            status = await self._status(order.order_id)
             if status is not None and (status.state in CANCEL_WHEN or status.state.terminal):
                 break
             await asyncio.sleep(0.02)
+        request = CancelRequest(reason=order.scenario.reason or "cancelled in the demo")
         try:
-            response = await handle.execute_update(
-                CANCEL_UPDATE,
-                CancelRequest(reason=order.scenario.reason or "cancelled in the demo"),
-                result_type=CancelResponse,
-            )
-        except (WorkflowUpdateFailedError, RPCError):
-            return  # rejected or too late: the summary shows the outcome as unexpected
-        self._set(order, f"CANCELLING ({response.state.value})")
+            response = await self._orders.cancel(order.order_id, request)
+        except (NoWorkerError, OrderNotFoundError):
+            return  # too late: the summary shows the outcome as unexpected
+        if response.accepted:
+            self._set(order, f"CANCELLING ({response.state.value})")

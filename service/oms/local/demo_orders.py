@@ -38,6 +38,12 @@ SCENARIOS = {
         Scenario("out-of-stock", OrderState.FAILED, FailureReason.OUT_OF_STOCK, sold_out=True),
         Scenario("declined", OrderState.FAILED, FailureReason.PAYMENT_DECLINED, "tok_declined"),
         Scenario("flaky-payment", OrderState.COMPLETED, token="tok_flaky"),
+        Scenario(
+            "capture-declined",
+            OrderState.FAILED,
+            FailureReason.PAYMENT_DECLINED,
+            "tok_capture_declined",
+        ),
     )
 }
 

@@ -29,8 +29,8 @@ from oms.local.binaries import temporal_cli
 from oms.local.children import Child, Children
 from oms.local.demo_orders import DEMO_STOCK
 from oms.local.errors import StackError
-from oms.ops.inventory import set_stock
 from oms.ops.resources import QueueUrls, ensure_all
+from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
 
 LOCAL_ENV_FILE = "local.env"
@@ -122,8 +122,9 @@ class LocalStack:
             clients = aws_clients()
             self.queues = ensure_all(clients, self.settings)
             self.on_progress("created queues, tables and the sender identity")
+            ledger = clients.ledger(self.settings)
             for sku, quantity in DEMO_STOCK.items():
-                set_stock(clients.dynamodb, self.settings.inventory_table, sku, quantity)
+                ledger.set_stock(sku, quantity)
             self.on_progress(f"seeded stock for {len(DEMO_STOCK)} SKUs")
             for _ in range(o.workers):
                 self.start_worker()
@@ -220,7 +221,7 @@ class LocalStack:
 
     def start_worker(self) -> Child:
         name = f"worker-{len(self.workers) + 1}"
-        worker = self.children.start(name, [sys.executable, "-m", "oms", "worker"], self._env())
+        worker = self.children.start(name, [sys.executable, "-m", "oms.local.worker"], self._env())
         self.workers.append(worker)
         return worker
 
@@ -230,6 +231,15 @@ class LocalStack:
 
     async def connect(self) -> Client:
         return await Client.connect(self.temporal_address, data_converter=pydantic_data_converter)
+
+    async def orders(self) -> OrderClient:
+        """The order client, as the CLI builds it, on this stack."""
+        return OrderClient(
+            await self.connect(),
+            aws_clients().ledger(self.settings),
+            task_queue=self.settings.task_queue,
+            attention_after_seconds=self.settings.attention_after_seconds,
+        )
 
     def _write_local_env(self) -> None:
         self.options.state_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """The public contract of the order capability: names other processes and teams rely on.
 
-Workflow ids, the task queue, handler names, states and reason codes live here so the worker,
-the starter, the CLI and the tests agree without importing each other.
+Workflow ids, the task queue, handler names, states, steps, reason codes and error types live
+here so the worker, the starter, the CLI and the tests agree without importing each other.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ ORDER_WORKFLOW_TYPE: Final = "OrderWorkflow"
 CANCEL_SIGNAL: Final = "cancel_order"
 CANCEL_UPDATE: Final = "cancel"
 STATUS_QUERY: Final = "status"
+RESOLVE_UPDATE: Final = "resolve"
 
-# Keyword search attribute kept current with the order's state; register it on the namespace.
+# Keyword search attribute: IN_PROGRESS from the start (free), upserted only at the outcome or
+# when the order needs a person (each upsert is a billable action). Register it on the namespace.
 ORDER_STATUS_ATTRIBUTE: Final = "OrderStatus"
 ORDER_STATUS_KEY: Final = SearchAttributeKey.for_keyword(ORDER_STATUS_ATTRIBUTE)
-
-# Memo key holding a hash of the order body, used by the starter to tell duplicates from
-# conflicting re-uses of an order id (no personal data: a SHA-256 of the canonical body).
-FINGERPRINT_MEMO: Final = "orderFingerprint"
 
 
 def order_workflow_id(order_id: str) -> str:
@@ -40,10 +38,13 @@ def order_id_from_workflow_id(workflow_id: str) -> str:
 
 
 class OrderState(StrEnum):
+    """The `status` query's state. The last three are terminal."""
+
     RECEIVED = "RECEIVED"
     RESERVED = "RESERVED"
-    PAID = "PAID"
+    AUTHORIZED = "AUTHORIZED"
     PREPARED = "PREPARED"
+    PAID = "PAID"  # captured
     SHIPPED = "SHIPPED"
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
@@ -51,38 +52,59 @@ class OrderState(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self in TERMINAL_STATES
+        return self in (OrderState.COMPLETED, OrderState.CANCELLED, OrderState.FAILED)
 
 
-TERMINAL_STATES: Final = frozenset({OrderState.COMPLETED, OrderState.CANCELLED, OrderState.FAILED})
+class SearchStatus(StrEnum):
+    """Values of the `OrderStatus` search attribute (what `oms list --status` filters on)."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
 
 
 class Step(StrEnum):
-    """The steps of an order, in order. Each completed step is recorded with a timestamp."""
+    """The steps of an order, in order, then the compensations. Recorded with a timestamp."""
 
     RESERVE_INVENTORY = "reserve_inventory"
-    CHARGE_PAYMENT = "charge_payment"
+    AUTHORIZE_PAYMENT = "authorize_payment"
     PREPARE_SHIPMENT = "prepare_shipment"
+    CAPTURE_PAYMENT = "capture_payment"
     SHIP = "ship"
     NOTIFY_CUSTOMER = "notify_customer"
-    # Compensations, recorded when they undo something.
     RELEASE_INVENTORY = "release_inventory"
+    VOID_PAYMENT = "void_payment"
     REFUND_PAYMENT = "refund_payment"
     CANCEL_SHIPMENT = "cancel_shipment"
 
 
 class FailureReason(StrEnum):
+    """Why an order FAILED. The customer's email explains each (`CUSTOMER_TEXT`)."""
+
     OUT_OF_STOCK = "OUT_OF_STOCK"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
-    # A step that kept failing past its retry budget (an outage longer than we wait).
+    # A step that kept failing past its retry budget, or answered with an error we do not know.
     INVENTORY_UNAVAILABLE = "INVENTORY_UNAVAILABLE"
     PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
     SHIPMENT_FAILED = "SHIPMENT_FAILED"
 
 
-# Error types raised by activities as non-retryable ApplicationErrors (business outcomes).
+CUSTOMER_TEXT: Final[dict[FailureReason, str]] = {
+    FailureReason.OUT_OF_STOCK: "some items are out of stock",
+    FailureReason.PAYMENT_DECLINED: "the payment was declined",
+    FailureReason.INVENTORY_UNAVAILABLE: "of a problem on our side",
+    FailureReason.PAYMENT_UNAVAILABLE: "the payment could not be processed",
+    FailureReason.SHIPMENT_FAILED: "the parcel could not be shipped",
+}
+
+
 class ErrorType(StrEnum):
+    """Types of the non-retryable `ApplicationError`s activities raise (business answers)."""
+
     OUT_OF_STOCK = "OutOfStock"
     PAYMENT_DECLINED = "PaymentDeclined"
     ALREADY_COMPENSATED = "AlreadyCompensated"
     ALREADY_SHIPPED = "AlreadyShipped"
+    CANCEL_REJECTED = "CancelRejected"

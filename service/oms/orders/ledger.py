@@ -1,115 +1,288 @@
-"""The order ledger: one DynamoDB item per (order, record) — what each step did for an order.
+"""The repository of the order ledger and stock tables: the only module that speaks DynamoDB.
 
-Every step writes its record with a condition, so a retried or late attempt can see what was
-already done; compensations leave a tombstone when nothing was done, so an attempt that is
-still running somewhere can never take effect after its step was compensated.
+Records are pydantic models (`oms.orders.records`); boto3's `TypeSerializer` and
+`TypeDeserializer` turn them into attribute maps here and nowhere else. Every compensation
+uses one primitive, `undo`: move the record from its active status to its undone status (with
+the stock changes that go with it, in one transaction), or leave a tombstone in the undone
+status when nothing was done.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from temporalio.exceptions import ApplicationError
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from oms.orders.contract import ErrorType
+from oms.orders.records import Record, Status, StockLevel
 
-RESERVATION: Final = "RESERVATION"
-CHARGE: Final = "CHARGE"
-CHARGE_ATTEMPTS: Final = "CHARGE_ATTEMPTS"
-PACKAGE: Final = "PACKAGE"
-EMAIL: Final = "EMAIL"
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+R = TypeVar("R", bound=Record)
+Item = dict[str, Any]
 
 CONDITION_FAILED: Final = "ConditionalCheckFailed"
 NEW_RECORD: Final = "attribute_not_exists(orderId)"
+RACE_PASSES: Final = 5  # each pass either finishes or lost a race to a concurrent writer
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(values: Mapping[str, Any]) -> Item:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+class TransactionConflictError(Exception):
+    """A transaction was cancelled because a condition failed; `failed` gives the item indexes."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"conditions failed for transaction items {failed}")
+        self.failed = failed
+
+
+@dataclass(frozen=True)
+class Undo:
+    undone: bool
+    detail: str
 
 
 class Ledger:
-    def __init__(self, dynamodb: Any, table: str) -> None:
-        self._dynamodb = dynamodb
-        self.table = table
+    def __init__(self, dynamodb: DynamoDBClient, *, orders_table: str, stock_table: str) -> None:
+        self._db = dynamodb
+        self.orders_table = orders_table
+        self.stock_table = stock_table
+
+    # --- records ------------------------------------------------------------------------
 
     @staticmethod
-    def key(order_id: str, record: str) -> dict[str, Any]:
-        return {"orderId": {"S": order_id}, "record": {"S": record}}
+    def key(order_id: str, record: str) -> Item:
+        return to_item({"orderId": order_id, "record": record})
 
-    def get(self, order_id: str, record: str) -> dict[str, Any] | None:
-        response = self._dynamodb.get_item(
-            TableName=self.table, Key=self.key(order_id, record), ConsistentRead=True
+    def get(self, model: type[R], order_id: str, record: str | None = None) -> R | None:
+        response = self._db.get_item(
+            TableName=self.orders_table,
+            Key=self.key(order_id, record or model.KIND),
+            ConsistentRead=True,
         )
-        item: dict[str, Any] | None = response.get("Item")
-        return item
+        item = response.get("Item")
+        return None if item is None else model.model_validate(from_item(item))
 
-    def put_new(self, order_id: str, record: str, attributes: dict[str, Any]) -> bool:
+    def put_new(self, record: Record) -> bool:
         """Write the record only if it does not exist yet; False if it already did."""
         try:
-            self._dynamodb.put_item(
-                TableName=self.table,
-                Item={**self.key(order_id, record), **attributes},
-                ConditionExpression=NEW_RECORD,
+            self._db.put_item(
+                TableName=self.orders_table, Item=self._item(record), ConditionExpression=NEW_RECORD
             )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+        except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def increment(self, order_id: str, record: str, attribute: str) -> int:
-        response = self._dynamodb.update_item(
-            TableName=self.table,
-            Key=self.key(order_id, record),
-            UpdateExpression="ADD #n :one",
-            ExpressionAttributeNames={"#n": attribute},
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
+    def update(
+        self,
+        model: type[R],
+        order_id: str,
+        *,
+        set_values: Mapping[str, Any] | None = None,
+        if_absent: Mapping[str, Any] | None = None,
+        add: Mapping[str, int | Decimal] | None = None,
+        condition: str | None = None,
+        condition_values: Mapping[str, Any] | None = None,
+        record: str | None = None,
+    ) -> R | None:
+        """Update fields (by their camelCase names); None if `condition` failed."""
+        request = self._update(
+            order_id,
+            record or model.KIND,
+            set_values=set_values,
+            if_absent=if_absent,
+            add=add,
+            condition=condition,
+            condition_values=condition_values,
         )
-        return int(response["Attributes"][attribute]["N"])
-
-    def transition(
-        self, order_id: str, record: str, *, expected: str, status: str, **extra: Any
-    ) -> bool:
-        """Move the record from status `expected` to `status`; False if it was not `expected`."""
-        names = {"#s": "status"}
-        values: dict[str, Any] = {":expected": {"S": expected}, ":status": {"S": status}}
-        sets = ["#s = :status"]
-        for index, (name, value) in enumerate(extra.items()):
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = value
-            sets.append(f"#a{index} = :a{index}")
         try:
-            self._dynamodb.update_item(
-                TableName=self.table,
-                Key=self.key(order_id, record),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="#s = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+            response = self._db.update_item(**request, ReturnValues="ALL_NEW")
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return None
+        return model.model_validate(from_item(response["Attributes"]))
+
+    def undo(
+        self,
+        model: type[R],
+        order_id: str,
+        *,
+        active: Status,
+        undone: Status,
+        effects: Callable[[R], Sequence[TransactWriteItemTypeDef]] = lambda _: (),
+        record: str | None = None,
+    ) -> Undo:
+        """The compensation primitive: `active` -> `undone` with `effects` in one transaction,
+        or a tombstone in `undone` when there was nothing; idempotent."""
+        kind = record or model.KIND
+        for _ in range(RACE_PASSES):
+            current = self.get(model, order_id, kind)
+            if current is None:
+                tombstone = model.model_validate(
+                    {"orderId": order_id, "record": kind, "status": undone}
+                )
+                if self.put_new(tombstone):
+                    return Undo(undone=False, detail="nothing to undo")
+                continue
+            if current.status != active:
+                return Undo(undone=False, detail=f"already {current.status.lower()}")
+            items = [self.tx_transition(order_id, kind, active, undone), *effects(current)]
+            try:
+                self.transact(items)
+            except TransactionConflictError:
+                continue
+            return Undo(undone=True, detail=undone.lower())
+        raise RuntimeError(f"{kind} of order {order_id} kept changing; retrying")
+
+    # --- transactions -------------------------------------------------------------------
+
+    def transact(self, items: Sequence[TransactWriteItemTypeDef]) -> None:
+        try:
+            self._db.transact_write_items(TransactItems=list(items))
+        except self._db.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            failed = [i for i, r in enumerate(reasons) if r.get("Code") == CONDITION_FAILED]
+            if not failed:
+                raise  # a transaction conflict or throttling: transient, Temporal retries
+            raise TransactionConflictError(failed) from None
+
+    def tx_put_new(self, record: Record) -> TransactWriteItemTypeDef:
+        return {
+            "Put": {
+                "TableName": self.orders_table,
+                "Item": self._item(record),
+                "ConditionExpression": NEW_RECORD,
+            }
+        }
+
+    def tx_transition(
+        self,
+        order_id: str,
+        record: str,
+        expected: Status,
+        status: Status,
+        set_values: Mapping[str, Any] | None = None,
+        *,
+        unchanged: Mapping[str, Any] | None = None,
+    ) -> TransactWriteItemTypeDef:
+        """`expected` -> `status`; with `unchanged`, only if those attributes still hold those
+        values (optimistic locking for counters such as `refunded`)."""
+        condition = "#status = :expected"
+        values: dict[str, Any] = {":expected": expected}
+        for i, (name, value) in enumerate((unchanged or {}).items()):
+            condition += f" AND {name} = :u{i}"
+            values[f":u{i}"] = value
+        request = self._update(
+            order_id,
+            record,
+            set_values={"status": status, **(set_values or {})},
+            condition=condition,
+            condition_values=values,
+        )
+        return {"Update": request}
+
+    def tx_stock(
+        self, sku: str, *, available: int = 0, reserved: int = 0, guard: bool = False
+    ) -> TransactWriteItemTypeDef:
+        """Move units of `sku` (positive adds); with `guard`, only if enough are available."""
+        update: Any = {
+            "TableName": self.stock_table,
+            "Key": to_item({"sku": sku}),
+            "UpdateExpression": "SET available = if_not_exists(available, :zero) + :a, "
+            "reserved = if_not_exists(reserved, :zero) + :r",
+            "ExpressionAttributeValues": to_item({":a": available, ":r": reserved, ":zero": 0}),
+        }
+        if guard:
+            update["ConditionExpression"] = "available >= :need"
+            update["ExpressionAttributeValues"].update(to_item({":need": -available}))
+        return {"Update": update}
+
+    # --- stock (operators) --------------------------------------------------------------
+
+    def set_stock(self, sku: str, available: int) -> StockLevel:
+        """Set what is available to sell; what is reserved by open orders is kept."""
+        response = self._db.update_item(
+            TableName=self.stock_table,
+            Key=to_item({"sku": sku}),
+            UpdateExpression="SET available = :a, reserved = if_not_exists(reserved, :zero)",
+            ExpressionAttributeValues=to_item({":a": available, ":zero": 0}),
+            ReturnValues="ALL_NEW",
+        )
+        return StockLevel.model_validate(from_item(response["Attributes"]))
+
+    def get_stock(self, sku: str) -> StockLevel | None:
+        response = self._db.get_item(
+            TableName=self.stock_table, Key=to_item({"sku": sku}), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return None if item is None else StockLevel.model_validate(from_item(item))
+
+    def stock(self) -> list[StockLevel]:
+        levels: list[StockLevel] = []
+        pages = self._db.get_paginator("scan").paginate(
+            TableName=self.stock_table, ConsistentRead=True
+        )
+        for page in pages:
+            levels.extend(StockLevel.model_validate(from_item(i)) for i in page.get("Items", []))
+        return sorted(levels, key=lambda level: level.sku)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _item(self, record: Record) -> Item:
+        return to_item(record.model_dump(by_alias=True, mode="python", exclude_none=True))
+
+    def _update(
+        self,
+        order_id: str,
+        record: str,
+        *,
+        set_values: Mapping[str, Any] | None = None,
+        if_absent: Mapping[str, Any] | None = None,
+        add: Mapping[str, int | Decimal] | None = None,
+        condition: str | None = None,
+        condition_values: Mapping[str, Any] | None = None,
+    ) -> Any:
+        names: dict[str, str] = {"#status": "status"} if "#status" in (condition or "") else {}
+        values: dict[str, Any] = dict(condition_values or {})
+        sets: list[str] = []
+        adds: list[str] = []
+        for i, (name, value) in enumerate((set_values or {}).items()):
+            names[f"#s{i}"], values[f":s{i}"] = name, value
+            sets.append(f"#s{i} = :s{i}")
+        for i, (name, value) in enumerate((if_absent or {}).items()):
+            names[f"#f{i}"], values[f":f{i}"] = name, value
+            sets.append(f"#f{i} = if_not_exists(#f{i}, :f{i})")
+        for i, (name, value) in enumerate((add or {}).items()):
+            names[f"#a{i}"], values[f":a{i}"] = name, value
+            adds.append(f"#a{i} :a{i}")
+        expression = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(sets) if sets else "",
+                "ADD " + ", ".join(adds) if adds else "",
             )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-
-def status_of(item: dict[str, Any] | None) -> str | None:
-    return None if item is None else str(item["status"]["S"])
-
-
-def text(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def now_iso() -> dict[str, str]:
-    return {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-
-
-def compensated(what: str, order_id: str) -> ApplicationError:
-    """A late attempt of a step that was already compensated: never retried, never applied."""
-    return ApplicationError(
-        f"{what} of order {order_id} was already compensated",
-        type=ErrorType.ALREADY_COMPENSATED,
-        non_retryable=True,
-    )
-
-
-def simulate_latency(seconds: float) -> None:
-    """The demo's step latency (a setting; zero in tests and benchmarks)."""
-    if seconds > 0:
-        time.sleep(seconds)
+            if part
+        )
+        request: dict[str, Any] = {
+            "TableName": self.orders_table,
+            "Key": self.key(order_id, record),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = to_item(values)
+        if condition:
+            request["ConditionExpression"] = condition
+        return request

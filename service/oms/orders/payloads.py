@@ -12,8 +12,10 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from oms.orders.contract import OrderState, Step
-from oms.orders.models import OrderLine, OrderMessage
+from oms.orders.contract import OrderState, SearchStatus, Step
+from oms.orders.models import OrderLine, OrderMessage, Text
+
+# --- workflow -------------------------------------------------------------------------------
 
 
 class Payload(BaseModel):
@@ -21,13 +23,14 @@ class Payload(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
-# --- workflow -------------------------------------------------------------------------------
-
-
 class OrderInput(Payload):
     order: OrderMessage
     # When the message was put on the queue (SQS SentTimestamp), for end-to-end latency.
     enqueued_at: datetime | None = None
+    # Set when `oms cancel` arrived before the order did: it ends CANCELLED at once.
+    cancelled_before_start: str | None = None
+    # How long a step that must finish may fail before the order is marked NEEDS_ATTENTION.
+    attention_after_seconds: int = 300
 
 
 class StepRecord(Payload):
@@ -37,7 +40,7 @@ class StepRecord(Payload):
 
 
 class OrderStatus(Payload):
-    """What the `status` query returns (and `oms status --json` prints)."""
+    """The `status` query's answer and the workflow's result (`oms status --json` prints it)."""
 
     order_id: str
     state: OrderState
@@ -48,18 +51,12 @@ class OrderStatus(Payload):
     package_id: str | None = None
     cancel_requested: bool = False
     email_sent: bool = False
-
-
-class OrderResult(Payload):
-    order_id: str
-    state: OrderState
-    reason: str | None = None
-    tracking_number: str | None = None
-    steps: list[StepRecord] = Field(default_factory=list)
+    attention: str | None = None  # why a person is needed, while one is
+    search_status: SearchStatus | None = None
 
 
 class CancelRequest(Payload):
-    reason: str = Field("cancelled by request", min_length=1, max_length=200)
+    reason: Text = "cancelled by request"
 
 
 class CancelResponse(Payload):
@@ -68,17 +65,19 @@ class CancelResponse(Payload):
     message: str
 
 
+class ResolveRequest(Payload):
+    """An operator settles a stuck compensation (or the email) by hand."""
+
+    step: Step
+    note: Text
+
+
+class ResolveResponse(Payload):
+    accepted: bool
+    message: str
+
+
 # --- activities -----------------------------------------------------------------------------
-
-
-class ReserveInput(Payload):
-    order_id: str
-    lines: list[OrderLine]
-
-
-class ReserveResult(Payload):
-    order_id: str
-    already_reserved: bool = False
 
 
 class OrderRef(Payload):
@@ -93,7 +92,16 @@ class CompensationResult(Payload):
     detail: str | None = None
 
 
-class ChargeInput(Payload):
+class ReserveInput(Payload):
+    order_id: str
+    lines: list[OrderLine]
+
+
+class ReserveResult(Payload):
+    already_reserved: bool = False
+
+
+class AuthorizeInput(Payload):
     order_id: str
     amount: Decimal
     currency: str
@@ -101,10 +109,17 @@ class ChargeInput(Payload):
     token: str = Field(repr=False)
 
 
-class ChargeResult(Payload):
-    charge_id: str
+class AuthorizeResult(Payload):
+    authorization_id: str
+
+
+class CaptureInput(Payload):
+    order_id: str
+    token: str = Field(repr=False)
+
+
+class CaptureResult(Payload):
     amount: Decimal
-    currency: str
 
 
 class PrepareInput(Payload):
@@ -139,5 +154,7 @@ class NotifyInput(Payload):
 
 
 class NotifyResult(Payload):
-    message_id: str
+    message_id: str | None = None
     deduplicated: bool = False
+    # SES refused the address for good: recorded, never retried.
+    rejected: str | None = None

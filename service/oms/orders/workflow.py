@@ -1,280 +1,263 @@
-"""OrderWorkflow: reserve inventory → charge payment → prepare shipment → ship → notify.
+"""OrderWorkflow: runs the saga table (`oms.orders.saga.STEPS`), then tells the customer.
 
-A saga: every step that may have taken effect is compensated, in reverse, when the order is
-cancelled or fails. Compensations are idempotent and safe when their step never took effect
-(they leave a tombstone), so a step that was in flight when the order was cancelled is
-compensated too, and a late attempt of it cannot take effect afterwards.
+Every step that may have taken effect is compensated, in reverse, when the order is cancelled
+or fails. Compensations are idempotent and safe when their step never took effect (they leave a
+tombstone), so a step in flight when the order was cancelled is compensated too.
+
+A cancellation through Temporal itself (UI, `temporal workflow cancel`) is treated like the
+`cancel` update: the saga runs in its own task that Temporal's cancellation never interrupts, so
+compensation and the email always run to the end, and once capture has started the order
+finishes whatever arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import VersioningBehavior
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     # The email validator the order model loads lazily; pass it through, never re-imported.
     import email_validator  # noqa: F401
 
     from oms.orders import policies
-    from oms.orders.activities.inventory import InventoryActivities
     from oms.orders.activities.notification import NotificationActivities
-    from oms.orders.activities.payment import PaymentActivities
-    from oms.orders.activities.shipping import ShippingActivities
     from oms.orders.contract import (
         CANCEL_SIGNAL,
         CANCEL_UPDATE,
         ORDER_STATUS_KEY,
+        RESOLVE_UPDATE,
         STATUS_QUERY,
         ErrorType,
-        FailureReason,
         OrderState,
+        SearchStatus,
         Step,
     )
     from oms.orders.payloads import (
         CancelRequest,
         CancelResponse,
-        ChargeInput,
-        CompensationResult,
         NotifyInput,
         OrderInput,
         OrderRef,
-        OrderResult,
         OrderStatus,
-        PrepareInput,
-        ReserveInput,
-        ShipInput,
+        ResolveRequest,
+        ResolveResponse,
         StepRecord,
     )
+    from oms.orders.saga import STEPS, Failure, Progress, StepSpec, failure_of
 
-T = TypeVar("T")
-
-# What undoes each step, in the order the steps run.
-COMPENSATIONS: dict[Step, Callable[..., Any]] = {
-    Step.RESERVE_INVENTORY: InventoryActivities.release_inventory,
-    Step.CHARGE_PAYMENT: PaymentActivities.refund_payment,
-    Step.PREPARE_SHIPMENT: ShippingActivities.cancel_shipment,
-}
-UNDO_STEP = {
-    Step.RESERVE_INVENTORY: Step.RELEASE_INVENTORY,
-    Step.CHARGE_PAYMENT: Step.REFUND_PAYMENT,
-    Step.PREPARE_SHIPMENT: Step.CANCEL_SHIPMENT,
-}
-# Reason code when a step gives up after its retry budget (an outage, not a business answer).
-UNAVAILABLE = {
-    Step.RESERVE_INVENTORY: FailureReason.INVENTORY_UNAVAILABLE,
-    Step.CHARGE_PAYMENT: FailureReason.PAYMENT_UNAVAILABLE,
-    Step.PREPARE_SHIPMENT: FailureReason.SHIPMENT_FAILED,
-}
-BUSINESS_FAILURES = {
-    ErrorType.OUT_OF_STOCK: FailureReason.OUT_OF_STOCK,
-    ErrorType.PAYMENT_DECLINED: FailureReason.PAYMENT_DECLINED,
-}
+TEMPORAL_CANCEL = "cancellation requested in Temporal"
 
 
-class OrderCancelledError(Exception):
-    """Raised inside the workflow when a cancellation was accepted."""
+class _CancelledError(Exception):
+    """An accepted cancellation interrupts the forward steps."""
 
 
-class StepFailedError(Exception):
-    def __init__(self, step: Step, reason: str, *, took_effect: bool) -> None:
-        super().__init__(reason)
-        self.step = step
-        self.reason = reason
-        # False when the step answered with a business error: it certainly did nothing.
-        self.took_effect = took_effect
+class _StepFailedError(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.detail)
+        self.failure = failure
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class OrderWorkflow:
     @workflow.init
     def __init__(self, request: OrderInput) -> None:
         self._order = request.order
+        self._attention_after = timedelta(seconds=request.attention_after_seconds)
         self._state = OrderState.RECEIVED
         self._step: Step | None = None
         self._steps: list[StepRecord] = []
-        self._started: list[Step] = []  # steps that may have taken effect
+        self._progress = Progress()
         self._reason: str | None = None
-        self._cancel_reason: str | None = None
-        self._shipping = False  # the point of no return
+        self._cancel_reason: str | None = request.cancelled_before_start
+        self._no_return = False  # capture has started: cancellation is refused
         self._closing = False  # failing or cancelling: the outcome is decided
-        self._tracking_number: str | None = None
-        self._package_id: str | None = None
         self._email_sent = False
+        self._attention: str | None = None
+        self._search = SearchStatus.IN_PROGRESS
+        self._resolved: dict[Step, str] = {}
 
     @workflow.run
-    async def run(self, request: OrderInput) -> OrderResult:
-        order = request.order
-        self._set_state(OrderState.RECEIVED)
+    async def run(self, request: OrderInput) -> OrderStatus:
+        saga = asyncio.create_task(self._saga())
+        while True:
+            try:
+                return await asyncio.shield(saga)
+            except asyncio.CancelledError:
+                # Temporal's cancellation becomes a cancel request; the saga decides.
+                if self._cancel_refusal() is None:
+                    self._cancel_reason = self._cancel_reason or TEMPORAL_CANCEL
+
+    async def _saga(self) -> OrderStatus:
+        started: list[StepSpec[Any, Any]] = []
         try:
-            await self._fulfil()
-        except OrderCancelledError:
-            await self._compensate()
+            for spec in STEPS:
+                await self._run_step(spec, started)
+            self._finish(OrderState.COMPLETED, None)
+        except _CancelledError:
+            await self._compensate(started)
             self._finish(OrderState.CANCELLED, self._cancel_reason)
-        except StepFailedError as failure:
-            if not failure.took_effect:
-                self._started.remove(failure.step)
-            await self._compensate()
-            self._finish(OrderState.FAILED, failure.reason)
-        except asyncio.CancelledError:
-            # Cancelled through Temporal itself (UI/CLI): the same saga, unless already shipping.
-            if self._shipping:
-                raise
-            self._cancel_reason = "workflow cancellation requested"
-            await self._compensate()
-            self._finish(OrderState.CANCELLED, self._cancel_reason)
+        except _StepFailedError as failed:
+            await self._compensate(started)
+            self._finish(OrderState.FAILED, failed.failure.reason)
+        except Exception as unexpected:  # a bug must end in an outcome, not a wedged task
+            # Deterministic, so a replay takes the same path; the person finds it by the reason.
+            self._need_attention(f"unexpected error in the workflow: {type(unexpected).__name__}")
+            await self._compensate(started)
+            self._finish(OrderState.FAILED, (started[-1] if started else STEPS[0]).gives_up)
         await self._notify()
-        workflow.logger.info("order %s finished: %s", order.order_id, self._state)
-        return OrderResult(
-            order_id=order.order_id,
-            state=self._state,
-            reason=self._reason,
-            tracking_number=self._tracking_number,
-            steps=self._steps,
-        )
+        self._publish()
+        workflow.logger.info("order %s finished: %s", self._order.order_id, self._state)
+        return self.status()
 
-    async def _fulfil(self) -> None:
-        order = self._order
-        await self._run_step(
-            Step.RESERVE_INVENTORY,
-            InventoryActivities.reserve_inventory,
-            ReserveInput(order_id=order.order_id, lines=order.items),
-        )
-        self._set_state(OrderState.RESERVED)
-        await self._run_step(
-            Step.CHARGE_PAYMENT,
-            PaymentActivities.charge_payment,
-            ChargeInput(
-                order_id=order.order_id,
-                amount=order.total_amount,
-                currency=order.currency,
-                method=order.payment.method,
-                token=order.payment.token,
-            ),
-        )
-        self._set_state(OrderState.PAID)
-        prepared = await self._run_step(
-            Step.PREPARE_SHIPMENT,
-            ShippingActivities.prepare_shipment,
-            PrepareInput(order_id=order.order_id, lines=order.items),
-        )
-        self._package_id = prepared.package_id
-        self._set_state(OrderState.PREPARED)
+    async def _run_step(self, spec: StepSpec[Any, Any], started: list[StepSpec[Any, Any]]) -> None:
         self._raise_if_cancelled()
-        self._shipping = True  # from here on a cancellation is rejected
-        shipped = await self._run_step(
-            Step.SHIP,
-            ShippingActivities.ship,
-            ShipInput(
-                order_id=order.order_id,
-                package_id=prepared.package_id,
-                country=order.customer.address.country,
-            ),
-            options=policies.MUST_FINISH,
-        )
-        self._tracking_number = shipped.tracking_number
-        self._set_state(OrderState.SHIPPED)
-        self._finish(OrderState.COMPLETED, None)
-
-    async def _run_step(
-        self,
-        step: Step,
-        activity: Callable[[Any, Any], T],
-        argument: Any,
-        *,
-        options: dict[str, Any] = policies.STEP,
-    ) -> T:
-        """Run one step; a cancellation accepted while it runs interrupts the wait at once."""
-        self._raise_if_cancelled()
-        self._step = step
-        self._started.append(step)
-        handle = workflow.start_activity_method(activity, argument, **options)
-        await workflow.wait_condition(
-            lambda: handle.done() or (self._cancel_reason is not None and not self._shipping)
-        )
-        if not handle.done():
-            handle.cancel()
-            await workflow.wait([handle])
-            raise OrderCancelledError
+        if spec.must_finish:
+            self._no_return = True  # from here on a cancellation is refused
+        self._step = spec.step
+        started.append(spec)
+        argument = spec.build(self._order, self._progress)
         try:
-            result = await handle
+            if spec.must_finish:
+                result = await self._until_done(spec.step, spec.activity, argument, spec.options)
+            else:
+                handle = workflow.start_activity_method(
+                    spec.activity, argument, **vars(spec.options)
+                )
+                await workflow.wait_condition(lambda: handle.done() or self._cancelling())
+                if not handle.done():
+                    handle.cancel()
+                    await workflow.wait([handle])
+                    raise _CancelledError
+                result = await handle
         except ActivityError as error:
-            raise self._step_failure(step, error) from error
+            failure = failure_of(spec, error)
+            if not failure.took_effect:
+                started.remove(spec)
+            self._record(spec.step, f"failed: {failure.detail}")
+            raise _StepFailedError(failure) from None
         finally:
             self._step = None
-        self._record(step)
+        spec.keep(self._progress, result)
+        self._record(spec.step)
+        self._state = spec.reaches
+        self._details()
+
+    async def _until_done(
+        self, step: Step, activity: Any, argument: Any, options: policies.Options
+    ) -> Any:
+        """A step that must finish: retried forever. Past the attention window the order is
+        marked NEEDS_ATTENTION while retries go on; an operator may settle it (`resolve`)."""
+        try:
+            return await workflow.execute_activity_method(
+                activity, argument, **vars(options.within(self._attention_after))
+            )
+        except ActivityError as error:
+            if not _timed_out(error):
+                raise
+            self._need_attention(f"{step} has been failing for {self._attention_after}")
+        handle = workflow.start_activity_method(activity, argument, **vars(options))
+        await workflow.wait_condition(lambda: handle.done() or step in self._resolved)
+        if not handle.done():
+            handle.cancel()
+            return None  # settled by an operator; nothing more to wait for
+        result = await handle
+        self._attention = None
+        self._details()
         return result
 
-    def _step_failure(self, step: Step, error: ActivityError) -> StepFailedError:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.non_retryable:
-            business = BUSINESS_FAILURES.get(ErrorType(cause.type)) if cause.type else None
-            if business is not None:
-                return StepFailedError(step, business, took_effect=False)
-        return StepFailedError(step, UNAVAILABLE[step], took_effect=True)
-
-    async def _compensate(self) -> None:
-        """Undo, in reverse, every step that may have taken effect."""
+    async def _compensate(self, started: list[StepSpec[Any, Any]]) -> None:
+        """Undo, in reverse, every step that may have taken effect; whatever happens, go on."""
         self._closing = True
-        for step in reversed(self._started):
-            compensation = COMPENSATIONS.get(step)
-            if compensation is None:
+        ref = OrderRef(order_id=self._order.order_id)
+        for spec in reversed(started):
+            undo = spec.compensation
+            if undo is None:
                 continue
-            self._step = UNDO_STEP[step]
-            result: CompensationResult = await workflow.execute_activity_method(
-                compensation, OrderRef(order_id=self._order.order_id), **policies.MUST_FINISH
-            )
-            if result.undone:
-                self._record(UNDO_STEP[step], result.detail)
+            self._step = undo.step
+            try:
+                result = await self._until_done(undo.step, undo.activity, ref, policies.MUST_FINISH)
+            except ActivityError as error:
+                self._need_attention(f"{undo.step} could not undo {spec.step}: {_cause(error)}")
+                self._record(undo.step, f"not undone: {_cause(error)}")
+                continue
+            if result is None:
+                self._record(undo.step, f"settled by hand: {self._resolved[undo.step]}")
+            elif result.undone:
+                self._record(undo.step, result.detail)
         self._step = None
 
     async def _notify(self) -> None:
         order = self._order
         self._step = Step.NOTIFY_CUSTOMER
-        await workflow.execute_activity_method(
-            NotificationActivities.notify_customer,
-            NotifyInput(
-                order_id=order.order_id,
-                outcome=self._state,
-                reason=self._reason,
-                tracking_number=self._tracking_number,
-                customer_name=order.customer.name,
-                email=str(order.customer.email),
-                currency=order.currency,
-                total_amount=order.total_amount,
-                lines=order.items,
-            ),
-            **policies.EMAIL,
+        request = NotifyInput(
+            order_id=order.order_id,
+            outcome=self._state,
+            reason=self._reason,
+            tracking_number=self._progress.tracking_number,
+            customer_name=order.customer.name,
+            email=str(order.customer.email),
+            currency=order.currency,
+            total_amount=order.total_amount,
+            lines=order.items,
         )
-        self._step = None
-        self._email_sent = True
-        self._record(Step.NOTIFY_CUSTOMER)
+        try:
+            result = await self._until_done(
+                Step.NOTIFY_CUSTOMER,
+                NotificationActivities.notify_customer,
+                request,
+                policies.EMAIL,
+            )
+        except ActivityError as error:
+            self._need_attention(f"the email could not be sent: {_cause(error)}")
+            self._record(Step.NOTIFY_CUSTOMER, f"not sent: {_cause(error)}")
+            return
+        finally:
+            self._step = None
+        if result is None:
+            self._record(
+                Step.NOTIFY_CUSTOMER, f"settled by hand: {self._resolved[Step.NOTIFY_CUSTOMER]}"
+            )
+        elif result.rejected:
+            self._record(Step.NOTIFY_CUSTOMER, f"not sent: {result.rejected}")
+        else:
+            self._email_sent = True
+            self._record(Step.NOTIFY_CUSTOMER)
 
-    # --- cancellation ---------------------------------------------------------------------
+    # --- cancellation and resolution ------------------------------------------------------
 
     def _cancel_refusal(self) -> str | None:
-        if self._cancel_reason is not None:
+        if self._cancel_reason is not None and not self._no_return:
             return None  # already cancelling: accepting again is harmless and idempotent
         if self._state.terminal or self._closing:
-            return f"order is already {self._state.value if self._state.terminal else 'failing'}"
-        if self._shipping:
-            return "order is shipping; it can no longer be cancelled"
+            return f"order is already {self._state.value if self._state.terminal else 'closing'}"
+        if self._no_return:
+            return "payment capture has started; the order can no longer be cancelled"
         return None
 
+    def _cancelling(self) -> bool:
+        return self._cancel_reason is not None and not self._no_return
+
+    def _raise_if_cancelled(self) -> None:
+        if self._cancelling():
+            raise _CancelledError
+
     @workflow.signal(name=CANCEL_SIGNAL)
-    def cancel_order(self, reason: str) -> None:
+    def cancel_order(self, request: CancelRequest) -> None:
         refusal = self._cancel_refusal()
         if refusal is not None:
-            workflow.logger.warning("cancellation of %s ignored: %s", self._order.order_id, refusal)
+            workflow.logger.info("cancellation of %s ignored: %s", self._order.order_id, refusal)
             return
-        self._cancel_reason = self._cancel_reason or reason or "cancelled by request"
+        self._cancel_reason = self._cancel_reason or request.reason
 
     @workflow.update(name=CANCEL_UPDATE)
     def cancel(self, request: CancelRequest) -> CancelResponse:
-        self.cancel_order(request.reason)
+        self.cancel_order(request)
         return CancelResponse(
             accepted=True, state=self._state, message=f"cancelling: {self._cancel_reason}"
         )
@@ -283,11 +266,36 @@ class OrderWorkflow:
     def _validate_cancel(self, request: CancelRequest) -> None:
         refusal = self._cancel_refusal()
         if refusal is not None:
-            raise ApplicationError(refusal, type="CancelRejected", non_retryable=True)
+            raise ApplicationError(refusal, type=ErrorType.CANCEL_REJECTED, non_retryable=True)
 
-    def _raise_if_cancelled(self) -> None:
-        if self._cancel_reason is not None and not self._shipping:
-            raise OrderCancelledError
+    @workflow.update(name=RESOLVE_UPDATE)
+    def resolve(self, request: ResolveRequest) -> ResolveResponse:
+        self._resolved[request.step] = request.note
+        return ResolveResponse(accepted=True, message=f"{request.step} settled by hand")
+
+    @resolve.validator
+    def _validate_resolve(self, request: ResolveRequest) -> None:
+        if self._attention is None or self._step != request.step:
+            running = self._step.value if self._step else "none"
+            raise ApplicationError(
+                f"nothing to resolve for {request.step}: only a step that needs attention can be "
+                f"settled by hand (running: {running}, attention: {self._attention or 'none'})",
+                type=ErrorType.CANCEL_REJECTED,
+                non_retryable=True,
+            )
+        if request.step not in (
+            Step.RELEASE_INVENTORY,
+            Step.VOID_PAYMENT,
+            Step.REFUND_PAYMENT,
+            Step.CANCEL_SHIPMENT,
+            Step.NOTIFY_CUSTOMER,
+        ):
+            raise ApplicationError(
+                f"{request.step} moves goods or money forward; only compensations and the email "
+                "can be settled by hand",
+                type=ErrorType.CANCEL_REJECTED,
+                non_retryable=True,
+            )
 
     # --- status ---------------------------------------------------------------------------
 
@@ -299,10 +307,12 @@ class OrderWorkflow:
             step=self._step,
             steps=list(self._steps),
             reason=self._reason,
-            tracking_number=self._tracking_number,
-            package_id=self._package_id,
+            tracking_number=self._progress.tracking_number,
+            package_id=self._progress.package_id,
             cancel_requested=self._cancel_reason is not None,
             email_sent=self._email_sent,
+            attention=self._attention,
+            search_status=self._search,
         )
 
     def _record(self, step: Step, detail: str | None = None) -> None:
@@ -310,10 +320,35 @@ class OrderWorkflow:
 
     def _finish(self, state: OrderState, reason: str | None) -> None:
         self._reason = reason
-        self._set_state(state)
-
-    def _set_state(self, state: OrderState) -> None:
         self._state = state
-        current = workflow.info().typed_search_attributes.get(ORDER_STATUS_KEY)
-        if current != state.value:
-            workflow.upsert_search_attributes([ORDER_STATUS_KEY.value_set(state.value)])
+        self._details()
+
+    def _need_attention(self, why: str) -> None:
+        workflow.logger.warning("order %s needs attention: %s", self._order.order_id, why)
+        self._attention = why
+        self._details()
+        if self._search != SearchStatus.NEEDS_ATTENTION:
+            self._search = SearchStatus.NEEDS_ATTENTION
+            workflow.upsert_search_attributes([ORDER_STATUS_KEY.value_set(self._search.value)])
+
+    def _publish(self) -> None:
+        """The one upsert of a healthy order: its outcome (or that it still needs a person)."""
+        outcome = SearchStatus.NEEDS_ATTENTION if self._attention else SearchStatus(self._state)
+        if outcome != self._search:
+            self._search = outcome
+            workflow.upsert_search_attributes([ORDER_STATUS_KEY.value_set(outcome.value)])
+
+    def _details(self) -> None:
+        """What the Temporal UI shows for the order (no personal data, no billable action)."""
+        parts = [self._state.value, self._reason or "", self._attention or ""]
+        workflow.set_current_details(" · ".join(p for p in parts if p))
+
+
+def _timed_out(error: ActivityError) -> bool:
+    cause = error.cause
+    return isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_CLOSE
+
+
+def _cause(error: ActivityError) -> str:
+    cause = error.cause
+    return str(getattr(cause, "type", None) or type(cause).__name__)

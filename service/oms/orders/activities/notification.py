@@ -1,32 +1,43 @@
-"""Customer email through SES: exactly one per order outcome.
+"""Customer email through SES: exactly one per order event.
 
-SES has no idempotency token, so the order ledger keeps an EMAIL record written after a
-successful send; a retried activity finds it and does not send again. The only window for a
-duplicate is a crash between SES accepting the message and the record being written.
-An SES outage raises, Temporal retries with backoff; the order's outcome never depends on it.
+SES has no idempotency token, so the ledger keeps an EMAIL record per event (the outcome, or
+a return event), written after SES accepted the message; a retried activity finds it and does
+not send again. The only window for a duplicate is a crash between SES accepting the message
+and the record being written. An SES outage raises and Temporal retries with backoff; an address
+SES refuses for good is recorded as rejected and never retried.
 """
 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
+from botocore.exceptions import ClientError
 from temporalio import activity
 
-from oms.orders.contract import OrderState
-from oms.orders.ledger import EMAIL, Ledger, now_iso, text
+from oms.orders.contract import CUSTOMER_TEXT, FailureReason, OrderState
+from oms.orders.ledger import Ledger
 from oms.orders.payloads import NotifyInput, NotifyResult
+from oms.orders.records import Email, Status
 
-SUBJECTS = {
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2.client import SESV2Client
+
+# SES's answers that no retry can change for this message (a malformed or refused address).
+PERMANENT_ERRORS: Final = frozenset({"BadRequestException", "MessageRejected"})
+
+SUBJECTS: Final = {
     OrderState.COMPLETED: "Your order {order_id} is on its way",
     OrderState.CANCELLED: "Your order {order_id} has been cancelled",
     OrderState.FAILED: "We could not complete your order {order_id}",
 }
 
-REASONS = {
-    "OUT_OF_STOCK": "some items are out of stock",
-    "PAYMENT_DECLINED": "the payment was declined",
-}
+
+def customer_reason(reason: str | None) -> str:
+    try:
+        return CUSTOMER_TEXT[FailureReason(reason or "")]
+    except ValueError:
+        return "of a problem on our side"
 
 
 def render(request: NotifyInput) -> tuple[str, str, str]:
@@ -39,9 +50,12 @@ def render(request: NotifyInput) -> tuple[str, str, str]:
         if request.tracking_number:
             summary += f" Tracking number: {request.tracking_number}."
     elif request.outcome == OrderState.CANCELLED:
-        summary = f"Your order {request.order_id} has been cancelled. Any payment is refunded."
+        summary = (
+            f"Your order {request.order_id} has been cancelled. Nothing was charged; "
+            "any hold on your card is released."
+        )
     else:
-        why = REASONS.get(request.reason or "", "of a problem on our side")
+        why = customer_reason(request.reason)
         summary = f"Your order {request.order_id} could not be completed because {why}."
     lines = [f"{line.quantity} x {line.sku} @ {line.unit_price}" for line in request.lines]
     total = f"Total: {request.total_amount} {request.currency}"
@@ -54,42 +68,75 @@ def render(request: NotifyInput) -> tuple[str, str, str]:
     return subject, body, html
 
 
-class NotificationActivities:
+class Mailer:
+    """Sends one email per (order, event) through SESv2; shared by orders and returns."""
+
     def __init__(
-        self, *, sesv2: Any, ledger: Ledger, sender: str, configuration_set: str | None = None
+        self, *, sesv2: SESV2Client, ledger: Ledger, sender: str, configuration_set: str | None
     ) -> None:
         self._ses = sesv2
         self._ledger = ledger
         self._sender = sender
         self._configuration_set = configuration_set
 
-    @activity.defn
-    def notify_customer(self, request: NotifyInput) -> NotifyResult:
-        sent = self._ledger.get(request.order_id, EMAIL)
+    def send_once(
+        self, order_id: str, event: str, *, to: str, subject: str, text: str, html: str
+    ) -> NotifyResult:
+        record = f"{Email.KIND}#{event}"
+        sent = self._ledger.get(Email, order_id, record)
         if sent is not None:
-            return NotifyResult(message_id=sent["messageId"]["S"], deduplicated=True)
-        subject, body, html = render(request)
+            return NotifyResult(
+                message_id=sent.message_id,
+                deduplicated=True,
+                rejected=sent.detail if sent.status == Status.REJECTED else None,
+            )
         extra = {"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}
-        response = self._ses.send_email(
-            FromEmailAddress=self._sender,
-            Destination={"ToAddresses": [request.email]},
-            Content={
-                "Simple": {
-                    "Subject": {"Data": subject, "Charset": "UTF-8"},
-                    "Body": {
-                        "Text": {"Data": body, "Charset": "UTF-8"},
-                        "Html": {"Data": html, "Charset": "UTF-8"},
-                    },
-                }
-            },
-            EmailTags=[{"Name": "outcome", "Value": request.outcome.value}],
-            **extra,
-        )
+        try:
+            response = self._ses.send_email(
+                FromEmailAddress=self._sender,
+                Destination={"ToAddresses": [to]},
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Text": {"Data": text, "Charset": "UTF-8"},
+                            "Html": {"Data": html, "Charset": "UTF-8"},
+                        },
+                    }
+                },
+                EmailTags=[{"Name": "event", "Value": event.replace("#", "-")}],
+                **extra,  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in PERMANENT_ERRORS:
+                raise  # throttling, an outage: Temporal retries
+            detail = f"SES refused the address ({code})"
+            self._ledger.put_new(
+                Email(order_id=order_id, record=record, status=Status.REJECTED, detail=detail)
+            )
+            activity.logger.warning("email for order %s rejected: %s", order_id, code)
+            return NotifyResult(rejected=detail)
         message_id = response["MessageId"]
         self._ledger.put_new(
-            request.order_id,
-            EMAIL,
-            {"messageId": text(message_id), "outcome": text(request.outcome), "at": now_iso()},
+            Email(order_id=order_id, record=record, status=Status.SENT, message_id=message_id)
         )
-        activity.logger.info("emailed the customer of order %s", request.order_id)
+        activity.logger.info("emailed the customer of order %s (%s)", order_id, event)
         return NotifyResult(message_id=message_id)
+
+
+class NotificationActivities:
+    def __init__(self, *, mailer: Mailer) -> None:
+        self._mailer = mailer
+
+    @activity.defn
+    def notify_customer(self, request: NotifyInput) -> NotifyResult:
+        subject, text, html = render(request)
+        return self._mailer.send_once(
+            request.order_id,
+            request.outcome.value,
+            to=request.email,
+            subject=subject,
+            text=text,
+            html=html,
+        )

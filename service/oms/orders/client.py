@@ -1,0 +1,336 @@
+"""The client half of the order capability: submit, status, cancel, resolve, list.
+
+The intake, the CLI, the demo, the bench and the tests call this; nothing else holds a workflow
+handle. Submission goes through the ledger's order entry first, so duplicate detection outlives
+Temporal's retention, and a cancellation that arrives before its order is kept and applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms.orders.contract import (
+    ORDER_STATUS_ATTRIBUTE,
+    ORDER_STATUS_KEY,
+    ORDER_WORKFLOW_TYPE,
+    OrderState,
+    SearchStatus,
+    Step,
+    order_id_from_workflow_id,
+    order_workflow_id,
+)
+from oms.orders.ledger import Ledger
+from oms.orders.models import OrderMessage
+from oms.orders.payloads import (
+    CancelRequest,
+    CancelResponse,
+    OrderInput,
+    OrderStatus,
+    ResolveRequest,
+    ResolveResponse,
+)
+from oms.orders.records import OrderEntry, Status
+from oms.orders.workflow import OrderWorkflow
+
+# Short: a person is waiting, and a query or update with no worker polling waits forever.
+QUERY_TIMEOUT: Final = timedelta(seconds=5)
+UPDATE_TIMEOUT: Final = timedelta(seconds=10)
+START_WAIT: Final = 10.0  # seconds to wait for a claimed order's workflow to appear
+
+
+class Submission(StrEnum):
+    STARTED = "started"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+
+
+class OrderNotFoundError(LookupError):
+    pass
+
+
+class NoWorkerError(RuntimeError):
+    """No worker answered a query or update in time."""
+
+
+class SearchAttributeMissingError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    order_id: str
+    status: str | None  # the OrderStatus search attribute
+    workflow_status: str | None
+    start_time: datetime
+    close_time: datetime | None
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    workflow_id: str
+    workflow_status: str
+    task_queue: str
+    start_time: datetime | None
+    close_time: datetime | None
+
+
+class OrderClient:
+    def __init__(
+        self, client: Client, ledger: Ledger, *, task_queue: str, attention_after_seconds: int = 300
+    ) -> None:
+        self.temporal = client
+        self.ledger = ledger
+        self.task_queue = task_queue
+        self._attention_after = attention_after_seconds
+
+    # --- submit ---------------------------------------------------------------------------
+
+    async def submit(
+        self, order: OrderMessage, *, enqueued_at: datetime | None = None
+    ) -> Submission:
+        """Start `order-<orderId>` once per order id, ever: a redelivery is a duplicate, the same
+        id with another body a conflict, even after the workflow's history is gone."""
+        fingerprint = order.fingerprint()
+        entry = await asyncio.to_thread(
+            self.ledger.update,
+            OrderEntry,
+            order.order_id,
+            set_values={"claimed": True},
+            if_absent={"fingerprint": fingerprint, "status": Status.RECEIVED},
+        )
+        assert entry is not None  # no condition: the update always applies
+        if entry.fingerprint != fingerprint:
+            return Submission.CONFLICT
+        if entry.started:
+            return Submission.DUPLICATE
+        outcome = Submission.STARTED
+        try:
+            await self.temporal.start_workflow(
+                OrderWorkflow.run,
+                OrderInput(
+                    order=order,
+                    enqueued_at=enqueued_at,
+                    cancelled_before_start=entry.cancel_reason,
+                    attention_after_seconds=self._attention_after,
+                ),
+                id=order_workflow_id(order.order_id),
+                task_queue=self.task_queue,
+                # Any earlier run of this id, running or closed, raises instead of starting again.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(ORDER_STATUS_KEY, SearchStatus.IN_PROGRESS.value)]
+                ),
+                static_summary=f"Order {order.order_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            outcome = Submission.DUPLICATE  # started by an attempt that died before recording it
+        await asyncio.to_thread(
+            self.ledger.update, OrderEntry, order.order_id, set_values={"started": True}
+        )
+        return outcome
+
+    # --- read -----------------------------------------------------------------------------
+
+    def _handle(self, order_id: str) -> WorkflowHandle[Any, OrderStatus]:
+        return self.temporal.get_workflow_handle(
+            order_workflow_id(order_id), result_type=OrderStatus
+        )
+
+    async def _describe(self, order_id: str) -> Any:
+        try:
+            return await self._handle(order_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise OrderNotFoundError(f"no order {order_id}") from None
+            raise
+
+    async def workflow_info(self, order_id: str) -> WorkflowInfo:
+        description = await self._describe(order_id)
+        return WorkflowInfo(
+            workflow_id=description.id,
+            workflow_status=description.status.name if description.status else "UNKNOWN",
+            task_queue=description.task_queue,
+            start_time=description.start_time,
+            close_time=description.close_time,
+        )
+
+    async def result(self, order_id: str) -> OrderStatus:
+        """Wait for the order's outcome (a long poll, no worker needed)."""
+        return await self._handle(order_id).result()
+
+    async def status(self, order_id: str) -> OrderStatus:
+        """A running order answers its `status` query (needs a worker); a closed one its result."""
+        try:
+            description = await self._describe(order_id)
+        except OrderNotFoundError:
+            entry = await asyncio.to_thread(self.ledger.get, OrderEntry, order_id)
+            if entry is None or entry.cancel_reason is None:
+                raise
+            return OrderStatus(
+                order_id=order_id,
+                state=OrderState.RECEIVED,
+                reason=entry.cancel_reason,
+                cancel_requested=True,
+            )
+        handle = self._handle(order_id)
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            try:
+                return await handle.query(OrderWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
+            except RPCError as exc:
+                if exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+                    raise NoWorkerError(self._no_worker("status query", QUERY_TIMEOUT)) from None
+                raise
+            except WorkflowQueryFailedError as exc:
+                raise RuntimeError(f"the status query failed: {exc}") from None
+        try:
+            return await handle.result()
+        except WorkflowFailureError as exc:
+            # Terminated or timed out in Temporal itself: no result, only why it stopped.
+            how = description.status.name.lower() if description.status else "closed"
+            return OrderStatus(
+                order_id=order_id,
+                state=OrderState.FAILED,
+                reason=f"workflow {how}: {exc.cause}",
+                search_status=_search_status(description),
+            )
+
+    async def list(
+        self, status: SearchStatus | None = None, *, limit: int = 20
+    ) -> list[OrderSummary]:
+        query = f"WorkflowType = '{ORDER_WORKFLOW_TYPE}'"
+        if status is not None:
+            query += f" AND {ORDER_STATUS_ATTRIBUTE} = '{status.value}'"
+        try:
+            return [
+                OrderSummary(
+                    order_id=order_id_from_workflow_id(execution.id),
+                    status=execution.typed_search_attributes.get(ORDER_STATUS_KEY),
+                    workflow_status=execution.status.name if execution.status else None,
+                    start_time=execution.start_time,
+                    close_time=execution.close_time,
+                )
+                async for execution in self.temporal.list_workflows(query, limit=limit)
+            ]
+        except RPCError as exc:
+            if (
+                exc.status == RPCStatusCode.INVALID_ARGUMENT
+                and ORDER_STATUS_ATTRIBUTE in exc.message
+            ):
+                raise SearchAttributeMissingError(
+                    f"the {ORDER_STATUS_ATTRIBUTE} search attribute is not registered on this "
+                    "namespace: `temporal operator search-attribute create "
+                    f"--name {ORDER_STATUS_ATTRIBUTE} --type Keyword`"
+                ) from None
+            raise
+
+    # --- change ---------------------------------------------------------------------------
+
+    async def cancel(self, order_id: str, request: CancelRequest) -> CancelResponse:
+        """Accepted or rejected at once. An order not received yet is remembered as cancelled:
+        when it arrives it ends CANCELLED with nothing reserved or charged."""
+        try:
+            description = await self._describe(order_id)
+        except OrderNotFoundError:
+            kept = await asyncio.to_thread(
+                self.ledger.update,
+                OrderEntry,
+                order_id,
+                set_values={"cancelReason": request.reason},
+                if_absent={"status": Status.RECEIVED},
+                condition="attribute_not_exists(claimed)",
+            )
+            if kept is not None:
+                return CancelResponse(
+                    accepted=True,
+                    state=OrderState.RECEIVED,
+                    message="not received yet: it will be cancelled when it arrives",
+                )
+            description = await self._wait_started(order_id)
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            final = await self.status(order_id)
+            return CancelResponse(
+                accepted=False, state=final.state, message=f"order is already {final.state}"
+            )
+        answer = await self._update(order_id, OrderWorkflow.cancel, request, "cancel request")
+        assert isinstance(answer, CancelResponse)
+        return answer
+
+    async def resolve(self, order_id: str, step: Step, note: str) -> ResolveResponse:
+        await self._describe(order_id)
+        answer = await self._update(
+            order_id, OrderWorkflow.resolve, ResolveRequest(step=step, note=note), "resolve request"
+        )
+        assert isinstance(answer, ResolveResponse)
+        return answer
+
+    async def _update(
+        self, order_id: str, update: Any, request: Any, what: str
+    ) -> CancelResponse | ResolveResponse:
+        try:
+            answer: CancelResponse | ResolveResponse = await self._handle(order_id).execute_update(
+                update, request, rpc_timeout=UPDATE_TIMEOUT
+            )
+            return answer
+        except WorkflowUpdateFailedError as exc:  # the workflow's validator said no
+            if update is OrderWorkflow.cancel:
+                final = await self.status(order_id)
+                return CancelResponse(accepted=False, state=final.state, message=str(exc.cause))
+            return ResolveResponse(accepted=False, message=str(exc.cause))
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # The server keeps the admitted update: a worker that turns up later still applies it.
+            raise NoWorkerError(
+                f"{self._no_worker(what, UPDATE_TIMEOUT)}; it may still apply when a worker "
+                f"picks the order up: check `oms status {order_id}`"
+            ) from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # finished meanwhile
+                final = await self.status(order_id)
+                return CancelResponse(
+                    accepted=False, state=final.state, message="order is already finished"
+                )
+            raise
+
+    async def _wait_started(self, order_id: str) -> Any:
+        """The intake claimed the order and is starting it: wait for its workflow."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_WAIT
+        while True:
+            try:
+                return await self._describe(order_id)
+            except OrderNotFoundError:
+                if loop.time() > deadline:
+                    raise OrderNotFoundError(
+                        f"order {order_id} is being received; try again in a moment"
+                    ) from None
+                await asyncio.sleep(0.2)
+
+    def _no_worker(self, what: str, timeout: timedelta) -> str:
+        return (
+            f"no worker answered the {what} within {timeout.total_seconds():g} s "
+            f"(is `oms worker` polling task queue {self.task_queue}?)"
+        )
+
+
+def _search_status(description: Any) -> SearchStatus | None:
+    value = description.typed_search_attributes.get(ORDER_STATUS_KEY)
+    try:
+        return SearchStatus(value) if value else None
+    except ValueError:
+        return None

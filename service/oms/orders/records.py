@@ -1,0 +1,113 @@
+"""What the order ledger keeps: one item per (order, record), typed.
+
+Each step writes its record with a condition, so a retried or late attempt sees what was done;
+a compensation moves a record to its undone status, or writes a tombstone in that status when
+nothing was done, so an attempt still running somewhere can never take effect afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Status(StrEnum):
+    ACTIVE = "ACTIVE"  # reservation holds stock
+    RELEASED = "RELEASED"
+    CONSUMED = "CONSUMED"  # shipped: the reserved units left the warehouse
+    AUTHORIZED = "AUTHORIZED"
+    CAPTURED = "CAPTURED"
+    VOIDED = "VOIDED"
+    PREPARED = "PREPARED"
+    SHIPPED = "SHIPPED"
+    CANCELLED = "CANCELLED"
+    SENT = "SENT"
+    REJECTED = "REJECTED"  # SES refused the address for good
+    RECEIVED = "RECEIVED"
+
+
+class Record(BaseModel):
+    """Base of every ledger item: key (`orderId`, `record`), a status and when it was written."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    KIND: ClassVar[str]
+
+    order_id: str
+    record: str = ""
+    status: Status
+    at: str = Field(default_factory=now_iso)
+
+    def model_post_init(self, _context: object) -> None:
+        if not self.record:
+            self.record = self.KIND
+
+
+class OrderEntry(Record):
+    """Every order id ever received, with its body's fingerprint: duplicate detection that
+    outlives Temporal's retention. `claimed` is set by the intake before it starts the workflow;
+    a cancellation that arrives before that is kept in `cancel_reason`."""
+
+    KIND = "ORDER"
+    fingerprint: str | None = None
+    claimed: bool = False
+    started: bool = False
+    cancel_reason: str | None = None
+
+
+class Reservation(Record):
+    KIND = "RESERVATION"
+    lines: dict[str, int] = Field(default_factory=dict)
+
+
+class Payment(Record):
+    KIND = "PAYMENT"
+    authorization_id: str | None = None
+    amount: Decimal = Decimal("0")
+    currency: str = ""
+    captured: Decimal = Decimal("0")
+    refunded: Decimal = Decimal("0")
+
+
+class PaymentAttempts(Record):
+    """Counts attempts of the simulated gateway's flaky token."""
+
+    KIND = "PAYMENT_ATTEMPTS"
+    attempts: int = 0
+
+
+class Refund(Record):
+    """One refund, keyed by its idempotency key (`REFUND#<key>`)."""
+
+    KIND = "REFUND"
+    refund_id: str
+    amount: Decimal
+
+
+class Package(Record):
+    KIND = "PACKAGE"
+    package_id: str | None = None
+    tracking_number: str | None = None
+    shipped_at: str | None = None
+
+
+class Email(Record):
+    """One customer email, keyed per event (`EMAIL#<event>`), written after SES accepted it."""
+
+    KIND = "EMAIL"
+    message_id: str | None = None
+    detail: str | None = None
+
+
+class StockLevel(BaseModel):
+    sku: str
+    available: int
+    reserved: int = 0
