@@ -1,16 +1,22 @@
-"""Email against moto's SES: one email per order, even when the activity is retried."""
+"""Email against moto's SES: one email per (order, event), even when the activity is retried;
+an address SES refuses for good is recorded and never retried; an outage is retried."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
 from temporalio.testing import ActivityEnvironment
 
 from oms.local.moto import sent_emails
-from oms.orders.activities.notification import NotificationActivities, render
+from oms.orders.activities.notification import Mailer, NotificationActivities, render
 from oms.orders.contract import OrderState
+from oms.orders.ledger import Ledger
 from oms.orders.models import OrderLine
 from oms.orders.payloads import NotifyInput
+from oms.orders.records import Email, Status
 
 
 def notify(order_id: str, outcome: OrderState = OrderState.COMPLETED) -> NotifyInput:
@@ -26,8 +32,31 @@ def notify(order_id: str, outcome: OrderState = OrderState.COMPLETED) -> NotifyI
     )
 
 
+class RefusingSes:
+    """An SESv2 client that answers every send with `code`, as SES does."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.calls = 0
+
+    def send_email(self, **_request: Any) -> dict[str, Any]:
+        self.calls += 1
+        raise ClientError({"Error": {"Code": self.code, "Message": "refused"}}, "SendEmail")
+
+
+def refusing(ledger: Ledger, code: str) -> tuple[NotificationActivities, RefusingSes]:
+    ses = RefusingSes(code)
+    mailer = Mailer(
+        sesv2=ses,  # type: ignore[arg-type]
+        ledger=ledger,
+        sender="orders@example.com",
+        configuration_set=None,
+    )
+    return NotificationActivities(mailer=mailer), ses
+
+
 def test_a_retried_notification_sends_one_email(
-    notification: NotificationActivities, moto_endpoint: str, order_id: str
+    notification: NotificationActivities, ledger: Ledger, moto_endpoint: str, order_id: str
 ) -> None:
     first = ActivityEnvironment().run(notification.notify_customer, notify(order_id))
     again = ActivityEnvironment().run(notification.notify_customer, notify(order_id))
@@ -36,6 +65,64 @@ def test_a_retried_notification_sends_one_email(
     mine = [e for e in sent_emails(moto_endpoint) if order_id in e.subject]
     assert len(mine) == 1
     assert mine[0].to == ["grace@example.com"]
+    record = ledger.get(Email, order_id, "EMAIL#COMPLETED")
+    assert record is not None
+    assert (record.status, record.message_id) == (Status.SENT, first.message_id)
+
+
+def test_each_outcome_of_an_order_gets_its_own_email(
+    notification: NotificationActivities, moto_endpoint: str, order_id: str
+) -> None:
+    cancelled = ActivityEnvironment().run(
+        notification.notify_customer, notify(order_id, OrderState.CANCELLED)
+    )
+    failed = ActivityEnvironment().run(
+        notification.notify_customer, notify(order_id, OrderState.FAILED)
+    )
+    again = ActivityEnvironment().run(
+        notification.notify_customer, notify(order_id, OrderState.CANCELLED)
+    )
+    assert not cancelled.deduplicated
+    assert not failed.deduplicated
+    assert failed.message_id != cancelled.message_id
+    assert (again.deduplicated, again.message_id) == (True, cancelled.message_id)
+    subjects = sorted(e.subject for e in sent_emails(moto_endpoint) if order_id in e.subject)
+    assert subjects == [
+        f"We could not complete your order {order_id}",
+        f"Your order {order_id} has been cancelled",
+    ]
+
+
+@pytest.mark.parametrize("code", ["MessageRejected", "BadRequestException"])
+def test_a_permanent_rejection_is_recorded_and_not_retried(
+    ledger: Ledger, order_id: str, code: str
+) -> None:
+    activities, ses = refusing(ledger, code)
+    first = ActivityEnvironment().run(activities.notify_customer, notify(order_id))
+    again = ActivityEnvironment().run(activities.notify_customer, notify(order_id))
+    assert first.rejected is not None
+    assert code in first.rejected
+    assert first.message_id is None
+    assert (again.deduplicated, again.rejected) == (True, first.rejected)
+    assert ses.calls == 1  # the retry did not ask SES again
+    record = ledger.get(Email, order_id, "EMAIL#COMPLETED")
+    assert record is not None
+    assert record.status == Status.REJECTED
+
+
+def test_an_ses_outage_raises_so_temporal_retries_and_records_nothing(
+    ledger: Ledger, notification: NotificationActivities, moto_endpoint: str, order_id: str
+) -> None:
+    activities, ses = refusing(ledger, "ThrottlingException")
+    with pytest.raises(ClientError):
+        ActivityEnvironment().run(activities.notify_customer, notify(order_id))
+    assert ses.calls == 1
+    assert ledger.get(Email, order_id, "EMAIL#COMPLETED") is None
+    # SES is back: the retry sends the one email.
+    sent = ActivityEnvironment().run(notification.notify_customer, notify(order_id))
+    assert sent.message_id
+    assert not sent.deduplicated
+    assert len([e for e in sent_emails(moto_endpoint) if order_id in e.subject]) == 1
 
 
 def test_every_outcome_names_the_order_and_escapes_html() -> None:
@@ -45,3 +132,10 @@ def test_every_outcome_names_the_order_and_escapes_html() -> None:
         assert "ORD-7" in text
         assert "<Hopper>" not in html
     assert "TRK1" in render(notify("ORD-7"))[1]
+
+
+def test_a_failure_email_says_why_in_the_customers_words() -> None:
+    request = notify("ORD-8", OrderState.FAILED).model_copy(update={"reason": "OUT_OF_STOCK"})
+    assert "some items are out of stock" in render(request)[1]
+    unknown = request.model_copy(update={"reason": "SOMETHING_INTERNAL"})
+    assert "SOMETHING_INTERNAL" not in render(unknown)[1]

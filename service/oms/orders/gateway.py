@@ -90,7 +90,11 @@ class SimulatedGateway:
 
     @staticmethod
     def _authorized(payment: Payment | None) -> AuthorizeResult:
-        if payment is None or payment.authorization_id is None:
+        if (
+            payment is None
+            or payment.authorization_id is None
+            or payment.status not in (Status.AUTHORIZED, Status.CAPTURED)
+        ):
             raise AlreadyCompensatedError("the payment was already voided")
         return AuthorizeResult(authorization_id=payment.authorization_id)
 
