@@ -16,11 +16,20 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from bench.history import actions
 from oms.local.binaries import temporal_test_server
 from oms.local.demo_orders import order_body
-from oms.orders.contract import ORDER_STATUS_ATTRIBUTE, ORDER_STATUS_KEY, order_workflow_id
+from oms.orders.contract import (
+    ORDER_STATUS_ATTRIBUTE,
+    ORDER_STATUS_KEY,
+    SearchStatus,
+    order_workflow_id,
+)
 from oms.orders.models import parse_order
-from oms.orders.payloads import OrderInput, OrderResult
+from oms.orders.payloads import OrderInput, OrderStatus
 from oms.orders.workflow import OrderWorkflow
 
 from .fakes import FakeSystems
@@ -45,10 +54,10 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @dataclass
 class Run:
-    handle: WorkflowHandle[OrderWorkflow, OrderResult]
+    handle: WorkflowHandle[OrderWorkflow, OrderStatus]
     systems: FakeSystems
 
-    async def result(self) -> OrderResult:
+    async def result(self) -> OrderStatus:
         return await self.handle.result()
 
     async def order_status_attribute(self) -> str | None:
@@ -57,8 +66,10 @@ class Run:
 
 @dataclass
 class Outcome:
-    result: OrderResult
+    result: OrderStatus
     order_status: str | None  # the OrderStatus search attribute at the end
+    actions: int  # billable Temporal Cloud actions, counted from the history
+    task_failures: int  # WorkflowTaskFailed events: a wedged order has them
 
 
 OrderRunner = Callable[..., Awaitable[Outcome]]
@@ -76,6 +87,8 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
         scenario: str,
         token: str = "tok_visa",
         during: Callable[[Run], Awaitable[None]] | None = None,
+        cancelled_before_start: str | None = None,
+        attention_after_seconds: int = 300,
     ) -> Outcome:
         queue = f"tq-{uuid.uuid4().hex[:8]}"
         order = parse_order(json.dumps(order_body(f"WF-{uuid.uuid4().hex[:10]}", token=token)))
@@ -87,16 +100,27 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
         ):
             handle = await time_env.client.start_workflow(
                 OrderWorkflow.run,
-                OrderInput(order=order),
+                OrderInput(
+                    order=order,
+                    cancelled_before_start=cancelled_before_start,
+                    attention_after_seconds=attention_after_seconds,
+                ),
                 id=order_workflow_id(order.order_id),
                 task_queue=queue,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(ORDER_STATUS_KEY, SearchStatus.IN_PROGRESS.value)]
+                ),
             )
             run = Run(handle, systems)
             if during is not None:
                 await during(run)
             result = await handle.result()
             recorded.append((scenario, handle))
-            return Outcome(result, await run.order_status_attribute())
+            events = list((await handle.fetch_history()).events)
+            failures = [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+            return Outcome(
+                result, await run.order_status_attribute(), actions(events), len(failures)
+            )
 
     yield start
 

@@ -1,5 +1,6 @@
 """Activities mocked by name for workflow tests: they record calls and can be told to block,
-fail or decline, so every scenario of the workflow can be driven deterministically."""
+fail transiently, decline, raise an error type the workflow has never heard of, or answer
+"nothing to undo", so every path of the saga can be driven deterministically."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
@@ -14,8 +16,10 @@ from temporalio.exceptions import ApplicationError
 
 from oms.orders.contract import ErrorType
 from oms.orders.payloads import (
-    ChargeInput,
-    ChargeResult,
+    AuthorizeInput,
+    AuthorizeResult,
+    CaptureInput,
+    CaptureResult,
     CompensationResult,
     NotifyInput,
     NotifyResult,
@@ -28,13 +32,28 @@ from oms.orders.payloads import (
     ShipResult,
 )
 
+FORWARD = [
+    "reserve_inventory",
+    "authorize_payment",
+    "prepare_shipment",
+    "capture_payment",
+    "ship",
+    "notify_customer",
+]
+COMPENSATIONS = ["release_inventory", "void_payment", "refund_payment", "cancel_shipment"]
+
 
 @dataclass
 class FakeSystems:
     out_of_stock: bool = False
-    flaky_charges: int = 0  # transient failures before the charge succeeds
+    declined: bool = False  # authorization declined
+    capture_declined: bool = False
+    flaky_authorizations: int = 0  # transient failures before the authorization succeeds
     failing_emails: int = 0  # transient SES failures before the email goes out
+    rejected_email: bool = False  # SES refuses the address for good
     broken: set[str] = field(default_factory=set)  # activities that always fail transiently
+    unknown_error: set[str] = field(default_factory=set)  # raise a non-retryable unknown type
+    nothing_to_undo: bool = False  # compensations answer "nothing to undo"
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # successful calls, in order
     emails: list[NotifyInput] = field(default_factory=list)
@@ -53,11 +72,16 @@ class FakeSystems:
         self.calls[name] += 1
         if name in self.broken:
             raise RuntimeError(f"{name}: service unavailable")
+        if name in self.unknown_error:
+            raise ApplicationError(f"{name}: surprise", type="SomethingNew", non_retryable=True)
         if name in self.gates:
             self.entered[name].set()
             await self.gates[name].wait()
 
-    def activities(self) -> list[Callable[..., Any]]:
+    def _done(self, name: str) -> None:
+        self.log.append(name)
+
+    def activities(self) -> list[Callable[..., Any]]:  # noqa: C901 - one fake per activity
         systems = self
 
         @activity.defn(name="reserve_inventory")
@@ -67,38 +91,50 @@ class FakeSystems:
                 raise ApplicationError(
                     "not enough stock", type=ErrorType.OUT_OF_STOCK, non_retryable=True
                 )
-            systems.log.append("reserve_inventory")
-            return ReserveResult(order_id=request.order_id)
+            systems._done("reserve_inventory")
+            return ReserveResult()
 
-        @activity.defn(name="charge_payment")
-        async def charge(request: ChargeInput) -> ChargeResult:
-            await systems._enter("charge_payment")
-            if request.token == "tok_declined":
+        @activity.defn(name="authorize_payment")
+        async def authorize(request: AuthorizeInput) -> AuthorizeResult:
+            await systems._enter("authorize_payment")
+            if systems.declined:
                 raise ApplicationError(
                     "card declined", type=ErrorType.PAYMENT_DECLINED, non_retryable=True
                 )
-            if systems.calls["charge_payment"] <= systems.flaky_charges:
+            if systems.calls["authorize_payment"] <= systems.flaky_authorizations:
                 raise RuntimeError("payment gateway timed out")
-            systems.log.append("charge_payment")
-            return ChargeResult(charge_id="ch_1", amount=request.amount, currency=request.currency)
+            systems._done("authorize_payment")
+            return AuthorizeResult(authorization_id="auth_1")
 
         @activity.defn(name="prepare_shipment")
         async def prepare(request: PrepareInput) -> PrepareResult:
             await systems._enter("prepare_shipment")
-            systems.log.append("prepare_shipment")
+            systems._done("prepare_shipment")
             return PrepareResult(package_id="PKG-1")
+
+        @activity.defn(name="capture_payment")
+        async def capture(request: CaptureInput) -> CaptureResult:
+            await systems._enter("capture_payment")
+            if systems.capture_declined:
+                raise ApplicationError(
+                    "capture declined", type=ErrorType.PAYMENT_DECLINED, non_retryable=True
+                )
+            systems._done("capture_payment")
+            return CaptureResult(amount=Decimal("45.00"))
 
         @activity.defn(name="ship")
         async def ship(request: ShipInput) -> ShipResult:
             await systems._enter("ship")
-            systems.log.append("ship")
+            systems._done("ship")
             return ShipResult(tracking_number="TRK-1")
 
         def compensation(name: str) -> Callable[..., Any]:
             @activity.defn(name=name)
             async def undo(request: OrderRef) -> CompensationResult:
                 await systems._enter(name)
-                systems.log.append(name)
+                systems._done(name)
+                if systems.nothing_to_undo:
+                    return CompensationResult(undone=False, detail="nothing to undo")
                 return CompensationResult(undone=True, detail=name)
 
             return undo
@@ -108,17 +144,18 @@ class FakeSystems:
             await systems._enter("notify_customer")
             if systems.calls["notify_customer"] <= systems.failing_emails:
                 raise RuntimeError("SES throttled")
-            systems.log.append("notify_customer")
+            systems._done("notify_customer")
+            if systems.rejected_email:
+                return NotifyResult(rejected="SES refused the address (MessageRejected)")
             systems.emails.append(request)
             return NotifyResult(message_id=f"m-{len(systems.emails)}")
 
         return [
             reserve,
-            charge,
+            authorize,
             prepare,
+            capture,
             ship,
             notify,
-            compensation("release_inventory"),
-            compensation("refund_payment"),
-            compensation("cancel_shipment"),
+            *(compensation(name) for name in COMPENSATIONS),
         ]

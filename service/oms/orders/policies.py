@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Final
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 from oms.orders.contract import ErrorType
 
@@ -32,6 +33,10 @@ class Options:
     start_to_close_timeout: timedelta
     retry_policy: RetryPolicy
     schedule_to_close_timeout: timedelta | None = None
+    # A step the order stops waiting for (a cancellation, an operator's resolve) is abandoned,
+    # not cancelled: our activities do not heartbeat, so a cancel request could not reach them,
+    # and the compensations' tombstones make any late attempt harmless.
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.ABANDON
 
     def within(self, window: timedelta) -> Options:
         return replace(self, schedule_to_close_timeout=window)

@@ -18,7 +18,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import VersioningBehavior
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    RetryState,
+    TimeoutError,
+    TimeoutType,
+)
 
 with workflow.unsafe.imports_passed_through():
     # The email validator the order model loads lazily; pass it through, never re-imported.
@@ -65,6 +71,8 @@ class _StepFailedError(Exception):
 
 @workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class OrderWorkflow:
+    STEPS = STEPS  # the saga table this workflow runs (a test variant swaps it)
+
     @workflow.init
     def __init__(self, request: OrderInput) -> None:
         self._order = request.order
@@ -96,7 +104,7 @@ class OrderWorkflow:
     async def _saga(self) -> OrderStatus:
         started: list[StepSpec[Any, Any]] = []
         try:
-            for spec in STEPS:
+            for spec in self.STEPS:
                 await self._run_step(spec, started)
             self._finish(OrderState.COMPLETED, None)
         except _CancelledError:
@@ -165,6 +173,8 @@ class OrderWorkflow:
         await workflow.wait_condition(lambda: handle.done() or step in self._resolved)
         if not handle.done():
             handle.cancel()
+            self._attention = None
+            self._details()
             return None  # settled by an operator; nothing more to wait for
         result = await handle
         self._attention = None
@@ -345,8 +355,12 @@ class OrderWorkflow:
 
 
 def _timed_out(error: ActivityError) -> bool:
+    """The attention window ran out: the server stops retrying when the next attempt would
+    start after it (retry state TIMEOUT, the last failure as cause), or times the attempt out."""
     cause = error.cause
-    return isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_CLOSE
+    return error.retry_state == RetryState.TIMEOUT or (
+        isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_CLOSE
+    )
 
 
 def _cause(error: ActivityError) -> str:
