@@ -6,13 +6,17 @@ stays fast.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings, load_settings, settings_env
@@ -20,7 +24,9 @@ from oms.intake import starter
 from oms.local.binaries import temporal_cli
 from oms.local.emulator import start_emulator
 from oms.ops.resources import QueueUrls, ensure_all
+from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_KEY
+from oms.worker import WORKFLOWS, build_activities
 
 AWS_TEST_ENV = {
     "AWS_REGION": "us-east-1",
@@ -88,6 +94,37 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 def dev_address(dev_env: WorkflowEnvironment) -> str:
     return dev_env.client.service_client.config.target_host
+
+
+@pytest.fixture(scope="session")
+async def order_worker(
+    dev_env: WorkflowEnvironment, clients: AwsClients, settings: Settings, queues: QueueUrls
+) -> AsyncIterator[str]:
+    """The product's worker (real activities against moto), in process on the session's loop,
+    polling a task queue of its own; yields the task queue."""
+    task_queue = f"in-process-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(8, thread_name_prefix="test-activity") as executor:
+        worker = Worker(
+            dev_env.client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(settings, clients),
+            activity_executor=executor,
+            max_concurrent_activities=8,
+            graceful_shutdown_timeout=timedelta(seconds=5),
+        )
+        running = asyncio.create_task(worker.run())
+        yield task_queue
+        await worker.shutdown()
+        await running
+
+
+@pytest.fixture(scope="session")
+def order_client(
+    dev_env: WorkflowEnvironment, clients: AwsClients, settings: Settings, order_worker: str
+) -> OrderClient:
+    """An OrderClient on the dev server whose orders the in-process worker runs."""
+    return OrderClient(dev_env.client, clients.ledger(settings), task_queue=order_worker)
 
 
 def process_env(endpoint: str, address: str, settings: Settings, **extra: str) -> dict[str, str]:

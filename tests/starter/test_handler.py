@@ -9,6 +9,9 @@ import uuid
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from oms.intake import starter
@@ -16,8 +19,9 @@ from oms.intake.bridge import LocalContext
 from oms.local.demo_orders import order_body
 from oms.ops.dlq import DeadLetter, list_dead_letters
 from oms.ops.resources import QueueUrls
-from oms.orders.contract import FINGERPRINT_MEMO, order_workflow_id
+from oms.orders.contract import order_workflow_id
 from oms.orders.models import parse_order
+from oms.orders.records import OrderEntry
 
 from .events import event, record
 
@@ -26,9 +30,15 @@ def dead_letters_for(clients_sqs: Any, queues: QueueUrls, marker: str) -> list[D
     return [d for d in list_dead_letters(clients_sqs, queues.dlq, limit=1000) if marker in d.body]
 
 
-async def fingerprint_of(env: WorkflowEnvironment, order_id: str) -> str | None:
-    description = await env.client.get_workflow_handle(order_workflow_id(order_id)).describe()
-    return await description.memo_value(FINGERPRINT_MEMO, None)
+async def fingerprint_of(
+    runtime: starter.StarterRuntime, env: WorkflowEnvironment, order_id: str
+) -> str | None:
+    """The fingerprint the ledger kept for a started order (its workflow exists too)."""
+    await env.client.get_workflow_handle(order_workflow_id(order_id)).describe()
+    entry = await asyncio.to_thread(runtime.intake.orders.ledger.get, OrderEntry, order_id)
+    assert entry is not None
+    assert entry.started
+    return entry.fingerprint
 
 
 def handle(batch: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +75,7 @@ async def test_a_mixed_batch_starts_exactly_the_right_workflows(
     assert response == {"batchItemFailures": []}  # nothing transient: nothing to retry
     for body in (first, second, earlier):
         order = parse_order(json.dumps(body))
-        assert await fingerprint_of(dev_env, order.order_id) == order.fingerprint()
+        assert await fingerprint_of(starter_runtime, dev_env, order.order_id) == order.fingerprint()
     letters = {d.body: d for d in dead_letters_for(starter_runtime.intake.sqs, queues, tag)}
     assert set(letters) == {json.dumps(conflicting), not_json, json.dumps(broken)}
     assert letters[json.dumps(conflicting)].kind == "conflict"
@@ -75,7 +85,7 @@ async def test_a_mixed_batch_starts_exactly_the_right_workflows(
     assert letters[json.dumps(broken)].reason.startswith("totalAmount:")
     # The first message of the conflicting id is kept, not merged or replaced.
     kept = parse_order(json.dumps(earlier))
-    assert await fingerprint_of(dev_env, kept.order_id) == kept.fingerprint()
+    assert await fingerprint_of(starter_runtime, dev_env, kept.order_id) == kept.fingerprint()
 
 
 async def test_a_duplicate_after_the_workflow_closed_is_acknowledged(
@@ -99,12 +109,12 @@ async def test_the_handler_reuses_one_client_and_one_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")  # Powertools' Lambda mode
-    client, loop = starter_runtime.intake.client, starter_runtime.loop.loop
+    client, loop = starter_runtime.intake.orders.temporal, starter_runtime.loop.loop
     for _ in range(2):
         body = order_body(f"REUSE-{uuid.uuid4().hex[:8]}")
         assert await asyncio.to_thread(handle, event(record(body))) == {"batchItemFailures": []}
         assert starter.configure() is starter_runtime
-        assert starter_runtime.intake.client is client
+        assert starter_runtime.intake.orders.temporal is client
         assert starter_runtime.loop.loop is loop
     starter_threads = [t for t in threading.enumerate() if t.name == "oms-starter"]
     assert len(starter_threads) == 1  # one loop thread per process, not one per invocation
@@ -122,3 +132,42 @@ async def test_logs_name_orders_but_never_customers(
     for personal in (customer["email"], customer["name"], customer["address"]["line1"]):
         assert personal not in caplog.text
     assert "tok_visa" not in caplog.text
+
+
+async def test_a_redelivery_after_the_history_is_gone_is_still_a_duplicate(
+    starter_runtime: starter.StarterRuntime,
+    dev_env: WorkflowEnvironment,
+    queues: QueueUrls,
+) -> None:
+    """Temporal's retention deletes closed workflows; the ledger's order entry outlives them, so
+    a message redelivered weeks later neither starts the order again nor passes a conflict."""
+    tag = uuid.uuid4().hex[:8]
+    body = order_body(f"GONE-{tag}")
+    assert await asyncio.to_thread(handle, event(record(body))) == {"batchItemFailures": []}
+    workflow_id = order_workflow_id(body["orderId"])
+    # Deleting a running workflow is immediate (a closed one's deletion waits for a timer).
+    await dev_env.client.workflow_service.delete_workflow_execution(
+        DeleteWorkflowExecutionRequest(
+            namespace=dev_env.client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+        )
+    )
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                await dev_env.client.get_workflow_handle(workflow_id).describe()
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    break
+                raise
+            await asyncio.sleep(0.2)
+
+    conflicting = order_body(f"GONE-{tag}", lines={"MUG-RED": 5})
+    response = await asyncio.to_thread(handle, event(record(body), record(conflicting)))
+
+    assert response == {"batchItemFailures": []}
+    with pytest.raises(RPCError) as gone:  # not started again
+        await dev_env.client.get_workflow_handle(workflow_id).describe()
+    assert gone.value.status == RPCStatusCode.NOT_FOUND
+    letters = dead_letters_for(starter_runtime.intake.sqs, queues, f"GONE-{tag}")
+    assert [(d.body, d.kind) for d in letters] == [(json.dumps(conflicting), "conflict")]

@@ -20,14 +20,17 @@ from oms.local.demo_orders import order_body
 from oms.local.stack import free_port
 from oms.ops.dlq import list_dead_letters
 from oms.ops.resources import QueueUrls
+from oms.orders.client import OrderClient
+from oms.orders.records import OrderEntry
 
 from .events import event, record
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def unreachable_runtime(
     starter_runtime: starter.StarterRuntime, queues: QueueUrls, settings: Settings
 ) -> Iterator[starter.StarterRuntime]:
+    """The process-wide runtime swapped for one whose Temporal client reaches nothing."""
     loop = LoopThread("unreachable")
     client = loop.run_sync(
         # A port nothing listens on: every call is refused at once.
@@ -35,11 +38,18 @@ def unreachable_runtime(
             f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
         )
     )
-    intake = OrderIntake(
-        client=client, sqs=starter_runtime.intake.sqs, dlq_url=queues.dlq, settings=settings
+    orders = OrderClient(
+        client, starter_runtime.intake.orders.ledger, task_queue=settings.task_queue
     )
-    yield starter.StarterRuntime(loop=loop, intake=intake)
-    loop.loop.call_soon_threadsafe(loop.loop.stop)
+    intake = OrderIntake(orders=orders, sqs=starter_runtime.intake.sqs, dlq_url=queues.dlq)
+    runtime = starter.StarterRuntime(loop=loop, intake=intake)
+    saved = starter._runtime
+    starter._runtime = runtime
+    try:
+        yield runtime
+    finally:
+        starter._runtime = saved
+        loop.loop.call_soon_threadsafe(loop.loop.stop)
 
 
 async def test_with_temporal_unreachable_every_valid_record_fails_and_only_those(
@@ -50,7 +60,7 @@ async def test_with_temporal_unreachable_every_valid_record_fails_and_only_those
     invalid = record(f"not json {tag}")
 
     response = await asyncio.to_thread(
-        starter.process_batch, event(*valid, invalid), LocalContext(), unreachable_runtime
+        starter.process_batch, event(*valid, invalid), LocalContext()
     )
 
     failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
@@ -59,8 +69,27 @@ async def test_with_temporal_unreachable_every_valid_record_fails_and_only_those
         d for d in list_dead_letters(unreachable_runtime.intake.sqs, queues.dlq) if tag in d.body
     ]
     assert [d.body for d in letters] == [invalid["body"]]
-    assert not [d for d in letters if d.body.startswith("{")]  # valid ones not dead-lettered
-    assert json.loads(valid[0]["body"])["orderId"].startswith("DOWN-")
+    # Claimed in the ledger but not started: the redelivery will start it.
+    order_id = json.loads(valid[0]["body"])["orderId"]
+    entry = unreachable_runtime.intake.orders.ledger.get(OrderEntry, order_id)
+    assert entry is not None
+    assert (entry.claimed, entry.started) == (True, False)
+
+
+async def test_a_record_that_failed_in_an_outage_starts_when_redelivered(
+    unreachable_runtime: starter.StarterRuntime, starter_runtime: starter.StarterRuntime
+) -> None:
+    body = record(order_body(f"LATER-{uuid.uuid4().hex[:8]}"))
+    down = await asyncio.to_thread(starter.process_batch, event(body), LocalContext())
+    assert [i["itemIdentifier"] for i in down["batchItemFailures"]] == [body["messageId"]]
+
+    starter._runtime = starter_runtime  # Temporal is back; SQS delivers the record again
+    again = await asyncio.to_thread(starter.process_batch, event(body), LocalContext())
+
+    assert again == {"batchItemFailures": []}
+    orders = starter_runtime.intake.orders
+    info = await orders.workflow_info(json.loads(body["body"])["orderId"])
+    assert info.workflow_status in ("RUNNING", "COMPLETED")
 
 
 async def test_a_batch_that_fails_entirely_reports_every_record(
@@ -68,9 +97,7 @@ async def test_a_batch_that_fails_entirely_reports_every_record(
 ) -> None:
     records = [record(order_body(f"ALLDOWN-{uuid.uuid4().hex[:8]}")) for _ in range(4)]
 
-    response = await asyncio.to_thread(
-        starter.process_batch, event(*records), LocalContext(), unreachable_runtime
-    )
+    response = await asyncio.to_thread(starter.process_batch, event(*records), LocalContext())
 
     assert sorted(item["itemIdentifier"] for item in response["batchItemFailures"]) == sorted(
         r["messageId"] for r in records
