@@ -40,11 +40,12 @@ def error_line(result: Result) -> str:
 def cli(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str) -> Iterator[pytest.MonkeyPatch]:
     """Fresh settings and clients for each test; set variables on the returned monkeypatch
     before invoking (the CLI reads them once per process, like every entry point)."""
-    context.settings.cache_clear()
-    context.aws.cache_clear()
+    clear = (context.settings, context.aws, context.ledger)
+    for cached in clear:
+        cached.cache_clear()
     yield monkeypatch
-    context.settings.cache_clear()
-    context.aws.cache_clear()
+    for cached in clear:
+        cached.cache_clear()
 
 
 @pytest.fixture

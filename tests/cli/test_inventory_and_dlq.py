@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from oms.aws import AwsClients
+from oms.config import Settings
 from oms.intake.records import KIND_ATTRIBUTE, REASON_ATTRIBUTE
 from oms.ops.dlq import redrive
-from oms.ops.inventory import get_stock
 from oms.ops.resources import QueueUrls
 
 from .conftest import drain, error_line, invoke
@@ -37,6 +37,11 @@ def test_inventory_set_then_list_round_trips(
     [
         ("MUG-RED", "-1", "QTY must be a whole number"),
         ("MUG-RED", "2.5", "QTY must be a whole number"),
+        ("MUG-RED", "1000000000", "QTY must be a whole number from 0 to 999999999"),
+        ("MUG-RED", "\u0663", "QTY must be a whole number"),  # an Arabic-Indic 3
+        ("MUG-RED", "+3", "QTY must be a whole number"),
+        ("MUG-RED", "1e3", "QTY must be a whole number"),
+        ("MUG-RED", "", "QTY must be a whole number"),
         ("no spaces", "3", "not a SKU"),
     ],
 )
@@ -44,16 +49,27 @@ def test_inventory_set_refuses_bad_input_without_writing(
     cli: pytest.MonkeyPatch,
     queues: QueueUrls,
     clients: AwsClients,
+    settings: Settings,
     sku: str,
     quantity: str,
     message: str,
 ) -> None:
-    before = get_stock(clients.dynamodb, "oms-inventory", sku)
+    ledger = clients.ledger(settings)
+    before = ledger.get_stock(sku)
     result = invoke("inventory", "set", sku, quantity)
 
     assert result.exit_code == 2
     assert message in error_line(result)
-    assert get_stock(clients.dynamodb, "oms-inventory", sku) == before
+    assert ledger.get_stock(sku) == before
+
+
+def test_inventory_set_accepts_the_largest_quantity(
+    cli: pytest.MonkeyPatch, queues: QueueUrls, sku: str
+) -> None:
+    result = invoke("inventory", "set", sku, "999999999", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"sku": sku, "available": 999999999, "reserved": 0}
 
 
 def test_a_missing_table_is_named(cli: pytest.MonkeyPatch, queues: QueueUrls) -> None:

@@ -104,4 +104,5 @@ def test_the_operator_commands_are_all_there() -> None:
         "dlq redrive",
         "worker",
         "intake",
+        "resolve",
     } <= names

@@ -12,6 +12,7 @@ def test_defaults_work_locally(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.task_queue == "order-processing"
     assert settings.step_latency_ms == 0
     assert settings.graceful_shutdown_seconds < 120  # below Fargate's maximum stop timeout
+    assert settings.attention_after_seconds == 300
 
 
 def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,6 +36,8 @@ def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) ->
         ("OMS_GRACEFUL_SHUTDOWN_SECONDS", "600"),
         ("OMS_LOG_LEVEL", "LOUD"),
         ("OMS_MAX_CONCURRENT_ACTIVITIES", "0"),
+        ("OMS_ATTENTION_AFTER_SECONDS", "0"),
+        ("OMS_ATTENTION_AFTER_SECONDS", "soon"),
     ],
 )
 def test_a_wrong_setting_fails_naming_the_variable(
