@@ -28,8 +28,10 @@ from oms.local.demo_orders import order_body
 from oms.local.stack import free_port
 from oms.ops.dlq import list_dead_letters
 from oms.ops.resources import QueueUrls, ensure_queues
-from oms.orders.contract import FINGERPRINT_MEMO, order_workflow_id
+from oms.orders.contract import order_workflow_id
+from oms.orders.ledger import Ledger
 from oms.orders.models import InvalidOrderError, parse_order
+from oms.orders.records import OrderEntry
 
 from ..conftest import process_env
 
@@ -50,12 +52,14 @@ def queue_is_empty(sqs: Any, url: str) -> bool:
     return all(int(value) == 0 for value in attributes.values())
 
 
-async def fingerprint(client: Client, order_id: str) -> str | None:
+async def fingerprint(client: Client, ledger: Ledger, order_id: str) -> str | None:
+    """The fingerprint of the order's started workflow (kept in the ledger), if it started."""
     try:
-        description = await client.get_workflow_handle(order_workflow_id(order_id)).describe()
+        await client.get_workflow_handle(order_workflow_id(order_id)).describe()
     except RPCError:
         return None
-    return await description.memo_value(FINGERPRINT_MEMO, None)
+    entry = await asyncio.to_thread(ledger.get, OrderEntry, order_id)
+    return entry.fingerprint if entry is not None and entry.started else None
 
 
 async def test_every_message_ends_as_a_workflow_or_in_the_dlq(
@@ -97,6 +101,7 @@ async def test_every_message_ends_as_a_workflow_or_in_the_dlq(
         await asyncio.to_thread(worker.join, 10)
 
     dead = [d.body for d in list_dead_letters(clients.sqs, queues.dlq, limit=1000) if tag in d.body]
+    ledger = clients.ledger(settings)
     accounted = 0
     for body in bodies:
         try:
@@ -104,7 +109,7 @@ async def test_every_message_ends_as_a_workflow_or_in_the_dlq(
         except InvalidOrderError:
             accounted += body in dead
             continue
-        if await fingerprint(dev_env.client, order.order_id) == order.fingerprint():
+        if await fingerprint(dev_env.client, ledger, order.order_id) == order.fingerprint():
             accounted += 1  # started, or acknowledged as a duplicate of its workflow
         else:
             accounted += body in dead  # a conflict, kept in the DLQ
@@ -166,10 +171,11 @@ async def test_the_bridge_delivers_everything_once_temporal_comes_back(
             except RuntimeError:
                 await asyncio.sleep(0.2)
         assert client is not None, "dev server did not start"
+        ledger = clients.ledger(own)
         async with asyncio.timeout(60):
             for body in orders:
                 order = parse_order(json.dumps(body))
-                while await fingerprint(client, order.order_id) != order.fingerprint():
+                while await fingerprint(client, ledger, order.order_id) != order.fingerprint():
                     await asyncio.sleep(0.2)
     finally:
         bridge.send_signal(signal.SIGTERM)

@@ -24,12 +24,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oms.cli.dev import _summary
 from oms.local.demo import DemoReport
-from oms.local.demo_orders import order_body
+from oms.local.demo_orders import SCENARIOS, order_body
 from oms.local.moto import sent_emails
 from oms.local.stack import free_port
-from oms.ops.inventory import get_stock
 from oms.orders.contract import OrderState, order_workflow_id
-from oms.orders.payloads import OrderResult
+from oms.orders.ledger import Ledger
+from oms.orders.payloads import OrderStatus
 
 pytestmark = pytest.mark.e2e
 OMS = [sys.executable, "-m", "oms"]
@@ -92,8 +92,12 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
             aws_secret_access_key="local",
         )  # fmt: skip
         endpoint = values["AWS_ENDPOINT_URL"]
-        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-        before = get_stock(dynamodb, values["OMS_INVENTORY_TABLE"], "MUG-RED")
+        ledger = Ledger(
+            session.client("dynamodb", endpoint_url=endpoint),
+            orders_table=values["OMS_ORDERS_TABLE"],
+            stock_table=values["OMS_INVENTORY_TABLE"],
+        )
+        before = ledger.get_stock("MUG-RED")
         assert before is not None
         ids = [f"TERM-{uuid.uuid4().hex[:8]}" for _ in range(3)]
         orders = tmp_path / "orders.jsonl"
@@ -110,7 +114,7 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
         async with asyncio.timeout(60):
             for order_id in ids:
                 handle = client.get_workflow_handle(order_workflow_id(order_id),
-                                                    result_type=OrderResult)  # fmt: skip
+                                                    result_type=OrderStatus)  # fmt: skip
                 while True:
                     try:
                         result = await handle.result()
@@ -118,7 +122,7 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
                     except Exception:  # not started by the intake bridge yet
                         await asyncio.sleep(0.2)
                 assert result.state == OrderState.COMPLETED
-        after = get_stock(dynamodb, values["OMS_INVENTORY_TABLE"], "MUG-RED")
+        after = ledger.get_stock("MUG-RED")
         assert after is not None
         assert before.available - after.available == 6
         assert after.reserved == before.reserved  # shipped units left the books
@@ -132,7 +136,10 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
         document = json.loads(status.stdout)
         assert document["state"] == "COMPLETED"
         assert document["trackingNumber"]
-        assert len(document["steps"]) == 5
+        assert [s["step"] for s in document["steps"]] == [
+            "reserve_inventory", "authorize_payment", "prepare_shipment", "capture_payment",
+            "ship", "notify_customer",
+        ]  # fmt: skip
         cancel = oms(tmp_path, "cancel", ids[0], "--reason", "too late")
         assert cancel.returncode == 1
         assert "rejected" in cancel.stdout + cancel.stderr
@@ -183,10 +190,8 @@ def test_demo_json_passes_and_matches_the_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     report = DemoReport.model_validate(json.loads(result.stdout))  # stdout is only JSON
     assert report.passed
-    assert len(report.orders) == 25
-    assert {o.scenario for o in report.orders} == {
-        "happy", "cancelled", "out-of-stock", "declined", "flaky-payment",
-    }  # fmt: skip
+    assert len(report.orders) == 20 + len(SCENARIOS)
+    assert {o.scenario for o in report.orders} == set(SCENARIOS)
     assert all(o.emails == 1 and o.state == o.expected for o in report.orders)
     console = Console(record=True, width=200)
     console.print(_summary(report))

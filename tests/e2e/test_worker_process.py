@@ -17,12 +17,11 @@ from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.demo_orders import order_body
 from oms.local.moto import sent_emails
-from oms.ops.inventory import set_stock
 from oms.ops.resources import QueueUrls
+from oms.orders.client import OrderClient, Submission
 from oms.orders.contract import OrderState, order_workflow_id
 from oms.orders.models import parse_order
-from oms.orders.payloads import OrderInput, OrderResult
-from oms.orders.workflow import OrderWorkflow
+from oms.orders.payloads import OrderStatus
 
 from ..conftest import process_env
 
@@ -30,8 +29,11 @@ pytestmark = pytest.mark.e2e
 OMS = str(Path(sys.executable).parent / "oms")
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([OMS, "worker"], env=env, stderr=subprocess.PIPE)
+def start_worker(env: dict[str, str], *, local: bool = False) -> subprocess.Popen[bytes]:
+    """`oms worker` (the container's entry point), or with `local` the worker `oms dev` runs
+    (the same worker plus the simulated step latency of OMS_STEP_LATENCY_MS)."""
+    command = [sys.executable, "-m", "oms.local.worker"] if local else [OMS, "worker"]
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
 
 
 @pytest.fixture
@@ -40,20 +42,18 @@ def worker_settings(settings: Settings, sku: str) -> Settings:
     return settings.model_copy(update={"task_queue": f"wq-{sku}"})
 
 
-async def start_order(client: Client, settings: Settings, order_id: str, sku: str) -> str:
+async def start_order(
+    client: Client, clients: AwsClients, settings: Settings, order_id: str, sku: str
+) -> str:
+    orders = OrderClient(client, clients.ledger(settings), task_queue=settings.task_queue)
     body = order_body(order_id, lines={sku: 2})
-    handle = await client.start_workflow(
-        OrderWorkflow.run,
-        OrderInput(order=parse_order(json.dumps(body))),
-        id=order_workflow_id(order_id),
-        task_queue=settings.task_queue,
-    )
-    return handle.id
+    assert await orders.submit(parse_order(json.dumps(body))) == Submission.STARTED
+    return order_workflow_id(order_id)
 
 
 @pytest.fixture
 def stocked(clients: AwsClients, settings: Settings, queues: QueueUrls, sku: str) -> str:
-    set_stock(clients.dynamodb, settings.inventory_table, sku, 100)
+    clients.ledger(settings).set_stock(sku, 100)
     return sku
 
 
@@ -62,14 +62,15 @@ async def test_an_order_completes_through_a_worker_process(
     dev_address: str,
     moto_endpoint: str,
     worker_settings: Settings,
+    clients: AwsClients,
     stocked: str,
     order_id: str,
 ) -> None:
     worker = start_worker(process_env(moto_endpoint, dev_address, worker_settings))
     try:
-        workflow_id = await start_order(dev_env.client, worker_settings, order_id, stocked)
+        workflow_id = await start_order(dev_env.client, clients, worker_settings, order_id, stocked)
         result = await asyncio.wait_for(
-            dev_env.client.get_workflow_handle(workflow_id, result_type=OrderResult).result(), 60
+            dev_env.client.get_workflow_handle(workflow_id, result_type=OrderStatus).result(), 60
         )
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -85,6 +86,7 @@ async def test_sigterm_lets_the_running_activity_finish_and_exits_zero(
     dev_address: str,
     moto_endpoint: str,
     worker_settings: Settings,
+    clients: AwsClients,
     stocked: str,
     order_id: str,
 ) -> None:
@@ -96,8 +98,8 @@ async def test_sigterm_lets_the_running_activity_finish_and_exits_zero(
         OMS_STEP_LATENCY_MS="2000",
         OMS_GRACEFUL_SHUTDOWN_SECONDS="20",
     )
-    worker = start_worker(env)
-    workflow_id = await start_order(dev_env.client, worker_settings, order_id, stocked)
+    worker = start_worker(env, local=True)
+    workflow_id = await start_order(dev_env.client, clients, worker_settings, order_id, stocked)
     handle = dev_env.client.get_workflow_handle(workflow_id)
     async with asyncio.timeout(30):
         while not (await handle.describe()).raw_description.pending_activities:
@@ -121,7 +123,7 @@ async def test_sigterm_lets_the_running_activity_finish_and_exits_zero(
     replacement = start_worker({**env, "OMS_STEP_LATENCY_MS": "0"})
     try:
         result = await asyncio.wait_for(
-            dev_env.client.get_workflow_handle(workflow_id, result_type=OrderResult).result(), 60
+            dev_env.client.get_workflow_handle(workflow_id, result_type=OrderStatus).result(), 60
         )
     finally:
         replacement.send_signal(signal.SIGTERM)

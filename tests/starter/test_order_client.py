@@ -81,7 +81,7 @@ async def test_a_cancelled_order_that_arrives_later_ends_cancelled_at_once(
 
     message = order(order_id, lines={sku: 2})
     assert await order_client.submit(message) == Submission.STARTED
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(30):
         final = await order_client.result(order_id)
 
     assert final.state == OrderState.CANCELLED
@@ -110,7 +110,7 @@ async def test_an_order_runs_to_completion_with_the_real_activities(
 ) -> None:
     await asyncio.to_thread(ledger.set_stock, sku, 5)
     assert await order_client.submit(order(order_id, lines={sku: 2})) == Submission.STARTED
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(30):
         final = await order_client.result(order_id)
 
     assert final.state == OrderState.COMPLETED, final
@@ -140,7 +140,7 @@ async def test_a_declined_payment_fails_the_order_and_releases_the_stock(
     order_id = f"T-{uuid.uuid4().hex[:12]}"
     await asyncio.to_thread(ledger.set_stock, sku, 5)
     await order_client.submit(order(order_id, lines={sku: 1}, token=token))
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(30):
         final = await order_client.result(order_id)
 
     assert (final.state, final.reason) == (OrderState.FAILED, "PAYMENT_DECLINED")
