@@ -162,11 +162,6 @@ async def test_a_completed_order_shows_listed_and_refuses_cancellation(
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    strict=True,
-    reason="OrderClient._update answers NOT_FOUND with a CancelResponse, and resolve() asserts "
-    "a ResolveResponse: `oms resolve` on a finished order is 'unexpected AssertionError'",
-)
 async def test_resolving_a_finished_order_is_rejected_in_one_line(
     dev_env: WorkflowEnvironment,
     temporal_env: pytest.MonkeyPatch,
@@ -288,10 +283,6 @@ async def test_without_a_worker_status_cancel_and_resolve_say_so(
     assert closed["reason"].startswith("workflow terminated")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OrderClient._no_worker names the client's task queue, not the order's (client.py)",
-)
 async def test_without_a_worker_the_message_names_the_orders_task_queue(
     dev_env: WorkflowEnvironment,
     temporal_env: pytest.MonkeyPatch,

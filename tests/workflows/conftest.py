@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
-
-from temporalio.api.enums.v1 import EventType
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from bench.history import actions
 from oms.local.binaries import temporal_test_server
@@ -117,7 +115,9 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
             result = await handle.result()
             recorded.append((scenario, handle))
             events = list((await handle.fetch_history()).events)
-            failures = [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+            failures = [
+                e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+            ]
             return Outcome(
                 result, await run.order_status_attribute(), actions(events), len(failures)
             )

@@ -81,7 +81,7 @@ class FakeSystems:
     def _done(self, name: str) -> None:
         self.log.append(name)
 
-    def activities(self) -> list[Callable[..., Any]]:  # noqa: C901 - one fake per activity
+    def activities(self) -> list[Callable[..., Any]]:
         systems = self
 
         @activity.defn(name="reserve_inventory")

@@ -184,7 +184,9 @@ async def test_a_temporal_cancel_while_shipping_finishes_the_order(run_order: Or
         await run.handle.cancel()
         systems.release("ship")
 
-    outcome = await run_order(systems, scenario="temporal-cancel-ship", during=cancel_while_shipping)
+    outcome = await run_order(
+        systems, scenario="temporal-cancel-ship", during=cancel_while_shipping
+    )
     assert outcome.result.state == OrderState.COMPLETED
     assert outcome.order_status == "COMPLETED"
     _healthy(outcome, systems)
@@ -256,7 +258,8 @@ async def test_an_unknown_error_in_a_compensation_needs_attention_not_a_wedge(
     systems = FakeSystems(capture_declined=True, unknown_error={compensation})
     outcome = await run_order(systems, scenario=f"unknown-error-{compensation}")
     assert outcome.result.state == OrderState.FAILED
-    assert outcome.result.attention and compensation in outcome.result.attention
+    assert outcome.result.attention
+    assert compensation in outcome.result.attention
     assert outcome.order_status == SearchStatus.NEEDS_ATTENTION
     _healthy(outcome, systems)
 
@@ -294,7 +297,10 @@ async def test_an_order_cancelled_before_it_arrived_ends_cancelled_at_once(
     outcome = await run_order(
         systems, scenario="cancelled-before-start", cancelled_before_start="customer called"
     )
-    assert (outcome.result.state, outcome.result.reason) == (OrderState.CANCELLED, "customer called")
+    assert (outcome.result.state, outcome.result.reason) == (
+        OrderState.CANCELLED,
+        "customer called",
+    )
     assert systems.log == ["notify_customer"]
     _healthy(outcome, systems)
 
@@ -306,7 +312,8 @@ async def test_a_stuck_compensation_needs_attention_then_recovers(run_order: Ord
         while (await run.order_status_attribute()) != SearchStatus.NEEDS_ATTENTION:
             await run.handle.query(OrderWorkflow.status)  # time skips while we wait
         status = await run.handle.query(OrderWorkflow.status)
-        assert status.attention and "release_inventory" in status.attention
+        assert status.attention
+        assert "release_inventory" in status.attention
         assert status.step == Step.RELEASE_INVENTORY
         systems.broken.clear()  # the outage ends: the retries go on and succeed
 
@@ -340,7 +347,8 @@ async def test_an_operator_settles_a_stuck_compensation_by_hand(run_order: Order
     )
     assert outcome.result.state == OrderState.FAILED
     void = [s for s in outcome.result.steps if s.step == Step.VOID_PAYMENT]
-    assert void and "voided in the provider's dashboard" in (void[0].detail or "")
+    assert void
+    assert "voided in the provider's dashboard" in (void[0].detail or "")
     assert outcome.order_status == "FAILED"
     _healthy(outcome, systems)
 

@@ -195,7 +195,9 @@ class OrderClient:
                 return await handle.query(OrderWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
             except RPCError as exc:
                 if exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
-                    raise NoWorkerError(self._no_worker("status query", QUERY_TIMEOUT)) from None
+                    raise NoWorkerError(
+                        self._no_worker("status query", QUERY_TIMEOUT, description.task_queue)
+                    ) from None
                 raise
             except WorkflowQueryFailedError as exc:
                 raise RuntimeError(f"the status query failed: {exc}") from None
@@ -268,20 +270,31 @@ class OrderClient:
             return CancelResponse(
                 accepted=False, state=final.state, message=f"order is already {final.state}"
             )
-        answer = await self._update(order_id, OrderWorkflow.cancel, request, "cancel request")
+        answer = await self._update(
+            order_id, OrderWorkflow.cancel, request, "cancel request", description.task_queue
+        )
         assert isinstance(answer, CancelResponse)
         return answer
 
     async def resolve(self, order_id: str, step: Step, note: str) -> ResolveResponse:
-        await self._describe(order_id)
+        description = await self._describe(order_id)
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            final = await self.status(order_id)
+            return ResolveResponse(
+                accepted=False, message=f"order is already {final.state}: nothing to resolve"
+            )
         answer = await self._update(
-            order_id, OrderWorkflow.resolve, ResolveRequest(step=step, note=note), "resolve request"
+            order_id,
+            OrderWorkflow.resolve,
+            ResolveRequest(step=step, note=note),
+            "resolve request",
+            description.task_queue,
         )
         assert isinstance(answer, ResolveResponse)
         return answer
 
     async def _update(
-        self, order_id: str, update: Any, request: Any, what: str
+        self, order_id: str, update: Any, request: Any, what: str, task_queue: str
     ) -> CancelResponse | ResolveResponse:
         try:
             answer: CancelResponse | ResolveResponse = await self._handle(order_id).execute_update(
@@ -295,13 +308,18 @@ class OrderClient:
             return ResolveResponse(accepted=False, message=str(exc.cause))
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             # The server keeps the admitted update: a worker that turns up later still applies it.
+            no_worker = self._no_worker(what, UPDATE_TIMEOUT, task_queue)
             raise NoWorkerError(
-                f"{self._no_worker(what, UPDATE_TIMEOUT)}; it may still apply when a worker "
-                f"picks the order up: check `oms status {order_id}`"
+                f"{no_worker}; it may still apply when a worker picks the order up: "
+                f"check `oms status {order_id}`"
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:  # finished meanwhile
                 final = await self.status(order_id)
+                if update is OrderWorkflow.resolve:
+                    return ResolveResponse(
+                        accepted=False, message=f"order is already {final.state}"
+                    )
                 return CancelResponse(
                     accepted=False, state=final.state, message="order is already finished"
                 )
@@ -321,10 +339,11 @@ class OrderClient:
                     ) from None
                 await asyncio.sleep(0.2)
 
-    def _no_worker(self, what: str, timeout: timedelta) -> str:
+    @staticmethod
+    def _no_worker(what: str, timeout: timedelta, task_queue: str) -> str:
         return (
             f"no worker answered the {what} within {timeout.total_seconds():g} s "
-            f"(is `oms worker` polling task queue {self.task_queue}?)"
+            f"(is `oms worker` polling task queue {task_queue}?)"
         )
 
 

@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -69,7 +68,7 @@ class _StepFailedError(Exception):
         self.failure = failure
 
 
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn
 class OrderWorkflow:
     STEPS = STEPS  # the saga table this workflow runs (a test variant swaps it)
 
@@ -97,6 +96,8 @@ class OrderWorkflow:
             try:
                 return await asyncio.shield(saga)
             except asyncio.CancelledError:
+                if saga.done():  # the worker evicted the workflow: every task was cancelled
+                    raise
                 # Temporal's cancellation becomes a cancel request; the saga decides.
                 if self._cancel_refusal() is None:
                     self._cancel_reason = self._cancel_reason or TEMPORAL_CANCEL
