@@ -3,12 +3,19 @@ server. Search attributes, memo keys, workflow ids and headers are never encrypt
 carry no personal data."""
 
 from oms.codec.envelope import EnvelopeCodec
-from oms.codec.keys import DataKeys, PayloadDecryptionError, PayloadKeyUnavailable, kms_client
+from oms.codec.keys import (
+    DataKeys,
+    PayloadDecryptionError,
+    PayloadKeyUnavailable,
+    ensure_payload_key,
+    kms_client,
+)
 
 __all__ = [
     "DataKeys",
     "EnvelopeCodec",
     "PayloadDecryptionError",
     "PayloadKeyUnavailable",
+    "ensure_payload_key",
     "kms_client",
 ]

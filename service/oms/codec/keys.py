@@ -184,3 +184,20 @@ def _describe(exc: Exception) -> str:
         error = exc.response.get("Error", {})
         return f"{error.get('Code', '?')}: {error.get('Message', '')}".rstrip(": ")
     return str(exc)
+
+
+LOCAL_KEY_ALIAS = "alias/oms-payloads"
+
+
+def ensure_payload_key(kms: Any, alias: str = LOCAL_KEY_ALIAS) -> str:
+    """The ARN of the key behind `alias`, created (with rotation on) if missing. For the local
+    stack's emulator and throwaway accounts; in AWS the CDK stack owns the key."""
+    try:
+        arn: str = kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
+    except kms.exceptions.NotFoundException:
+        arn = kms.create_key(Description="OMS: envelope encryption of Temporal payloads")[
+            "KeyMetadata"
+        ]["Arn"]
+        kms.enable_key_rotation(KeyId=arn)
+        kms.create_alias(AliasName=alias, TargetKeyId=arn)
+    return arn
