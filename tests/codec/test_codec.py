@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import boto3
@@ -12,7 +13,13 @@ from botocore.exceptions import ClientError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from oms.codec import DataKeys, EnvelopeCodec, PayloadDecryptionError, PayloadKeyUnavailable
+from oms.codec import (
+    DataKeys,
+    EnvelopeCodec,
+    PayloadDecryptionError,
+    PayloadKeyUnavailable,
+    ensure_payload_key,
+)
 from oms.codec.envelope import DATA_KEY_KEY, ENCODING, KEY_ID_KEY
 from oms.config import Settings
 from oms.local.demo_orders import order_body
@@ -205,3 +212,13 @@ async def test_kms_unreachable_is_retryable() -> None:
 
     with pytest.raises(PayloadKeyUnavailable, match="GenerateDataKey failed"):
         await codec.encode(plain(ORDER))
+
+
+def test_the_local_payload_key_is_created_once_with_rotation(kms: Any) -> None:
+    alias = f"alias/oms-test-{uuid.uuid4().hex[:8]}"
+
+    first = ensure_payload_key(kms, alias)
+    again = ensure_payload_key(kms, alias)
+
+    assert first == again
+    assert kms.get_key_rotation_status(KeyId=first)["KeyRotationEnabled"] is True
