@@ -18,6 +18,7 @@ from infra.components.bundling import starter_code
 from infra.components.email import Email
 from infra.components.intake import IntakeQueues
 from infra.components.network import Network
+from infra.components.payload_key import PayloadKey
 from infra.components.starter import Starter
 from infra.components.storage import Storage
 from infra.components.temporal import TemporalConnection
@@ -65,6 +66,7 @@ class OmsStack(cdk.Stack):
             max_receive_count=config.dlq_max_receive_count,
         )
         storage = Storage(self, "Storage")
+        payload_key = PayloadKey(self, "PayloadKey")
         email = Email(
             self, "Email", sender_email=config.sender_email, sender_domain=config.sender_domain
         )
@@ -101,6 +103,7 @@ class OmsStack(cdk.Stack):
                 "OMS_TASK_QUEUE": config.task_queue,
                 "OMS_INVENTORY_TABLE": storage.inventory_table.table_name,
                 "OMS_ORDERS_TABLE": storage.orders_table.table_name,
+                "OMS_PAYLOAD_KEY_ID": payload_key.key_arn,
                 "OMS_SENDER_EMAIL": email.sender_email,
                 "OMS_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
                 "OMS_GRACEFUL_SHUTDOWN_SECONDS": str(config.worker_drain_seconds),
@@ -120,6 +123,9 @@ class OmsStack(cdk.Stack):
         )
         storage.grant_read_write(workers.task_role)
         email.grant_send(workers.task_role)
+        payload_key.grant_encrypt_decrypt(workers.task_role)
+        payload_key.grant_encrypt(starter.function)
+        starter.function.add_environment("OMS_PAYLOAD_KEY_ID", payload_key.key_arn)
         Alarms(
             self,
             "Alarms",

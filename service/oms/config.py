@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         'pair ({"tlsCert", "tlsKey"}); read at start-up where env injection is not available',
     )
 
+    payload_key_id: str | None = Field(
+        None,
+        description="AWS KMS key (id, ARN or alias/...) for payload encryption; unset: payloads "
+        "are written unencrypted (unit tests only; `oms dev` and the CDK stack always set it)",
+    )
+
     @field_validator("sender_email")
     @classmethod
     def _sender_is_an_address(cls, value: str) -> str:

@@ -3,20 +3,26 @@
 The connection comes from Temporal's standard environment configuration
 (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_CLIENT_CERT_DATA` /
 `..._KEY_DATA`, or a TOML profile), so the same code runs against the local dev server and
-Temporal Cloud. Everything uses the pydantic data converter.
+Temporal Cloud. Everything uses the one data converter built by `data_converter`: pydantic
+JSON, then (with `OMS_PAYLOAD_KEY_ID`) the KMS envelope codec, with failure messages and stack
+traces moved into the encrypted failure payload.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import boto3
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
 from temporalio.service import TLSConfig
 
+from oms.codec import DataKeys, EnvelopeCodec, kms_client
 from oms.config import Settings, SettingsError
 
 DEFAULT_ADDRESS = "localhost:7233"
@@ -47,6 +53,30 @@ def _credentials_from_secret(secret_id: str) -> dict[str, Any]:
     )
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+def data_converter(settings: Settings, kms: Any | None = None) -> DataConverter:
+    """The data converter of every process that talks to Temporal (worker, starter, CLI, demo,
+    tests, replayer, bench). `kms` defaults to a client following boto3's conventions."""
+    if not settings.payload_key_id:
+        return pydantic_data_converter
+    keys = DataKeys(kms if kms is not None else kms_client(), settings.payload_key_id)
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EnvelopeCodec(keys),
+        # Failure messages are not payloads unless this moves them into one.
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def plain_payload(value: Any) -> Payload:
+    """A payload the codec leaves unencrypted, for memo values that processes without
+    kms:Decrypt must read (the starter compares order fingerprints). Never personal data."""
+    return pydantic_data_converter.payload_converter.to_payload(value)
+
+
+async def connect(
+    settings: Settings, *, lazy: bool = False, converter: DataConverter | None = None
+) -> Client:
     config = connect_config(settings)
-    return await Client.connect(**config, data_converter=pydantic_data_converter, lazy=lazy)
+    return await Client.connect(
+        **config, data_converter=converter or data_converter(settings), lazy=lazy
+    )

@@ -4,6 +4,7 @@ using `.oms/local.env`, and nothing left running afterwards."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -20,9 +21,10 @@ import pytest
 from dotenv import dotenv_values
 from rich.console import Console
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oms.cli.dev import _summary
+from oms.config import Settings
+from oms.local.binaries import temporal_cli
 from oms.local.demo import DemoReport
 from oms.local.demo_orders import SCENARIOS, order_body
 from oms.local.moto import sent_emails
@@ -30,6 +32,7 @@ from oms.local.stack import free_port
 from oms.orders.contract import OrderState, order_workflow_id
 from oms.orders.ledger import Ledger
 from oms.orders.payloads import OrderStatus
+from oms.temporal_client import data_converter
 
 pytestmark = pytest.mark.e2e
 OMS = [sys.executable, "-m", "oms"]
@@ -64,12 +67,25 @@ def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 90) 
         time.sleep(0.1)
 
 
+def payload_text(node: object) -> str:
+    """Every payload `data` (base64 in protobuf JSON) in a document, decoded."""
+    if isinstance(node, dict):
+        data = node.get("data") if isinstance(node.get("metadata"), dict) else None
+        if isinstance(data, str):
+            return base64.b64decode(data).decode(errors="replace")
+        return "\n".join(payload_text(v) for v in node.values())
+    if isinstance(node, list):
+        return "\n".join(payload_text(v) for v in node)
+    return ""
+
+
 async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Path) -> None:
     # Given `oms dev --workers 0 --no-demo` running in one terminal
-    ports = [str(free_port()) for _ in range(3)]
+    ports = [str(free_port()) for _ in range(4)]
     dev = subprocess.Popen(
         [*OMS, "dev", "--workers", "0", "--no-demo", "--step-latency-ms", "0",
-         "--temporal-port", ports[0], "--ui-port", ports[1], "--aws-port", ports[2]],
+         "--temporal-port", ports[0], "--ui-port", ports[1], "--aws-port", ports[2],
+         "--codec-port", ports[3]],
         cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     local_env = tmp_path / ".oms" / "local.env"
@@ -80,6 +96,7 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
         values = {k: v for k, v in dotenv_values(local_env).items() if v is not None}
         assert values["TEMPORAL_ADDRESS"].endswith(ports[0])
         assert values["AWS_ENDPOINT_URL"].endswith(ports[2])
+        assert values["TEMPORAL_CODEC_ENDPOINT"].endswith(ports[3])
         assert {"OMS_INTAKE_QUEUE", "OMS_TASK_QUEUE", "OMS_INVENTORY_TABLE"} <= set(values)
         children = descendants(dev.pid)
 
@@ -109,7 +126,12 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
 
         # Then every order completes: stock taken, one email each
         client = await Client.connect(
-            values["TEMPORAL_ADDRESS"], data_converter=pydantic_data_converter
+            values["TEMPORAL_ADDRESS"],
+            # payloads are encrypted under the stack's key, in its emulator's KMS
+            data_converter=data_converter(
+                Settings(payload_key_id=values["OMS_PAYLOAD_KEY_ID"]),
+                session.client("kms", endpoint_url=endpoint),
+            ),
         )
         async with asyncio.timeout(60):
             for order_id in ids:
@@ -150,6 +172,17 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
             listed = {row["orderId"] for row in json.loads(found.stdout)}
             await asyncio.sleep(0.3)
         assert set(ids) <= listed
+
+        # And the Temporal CLI decodes through the codec server named in .oms/local.env
+        shown = await asyncio.to_thread(
+            subprocess.run,
+            [temporal_cli(), "workflow", "show", "-w", order_workflow_id(ids[0]),
+             "--output", "json"],
+            env={**clean_env(), **values}, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        assert "customer1@example.com" in payload_text(json.loads(shown.stdout))
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)

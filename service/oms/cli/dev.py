@@ -129,6 +129,9 @@ def dev(
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend (gRPC)")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal web UI")] = 8233,
     aws_port: Annotated[int, typer.Option(help="AWS emulator (moto) endpoint")] = 4566,
+    codec_port: Annotated[
+        int, typer.Option(help="codec server (the UI decodes through it)")
+    ] = 8081,
     step_latency_ms: Latency = 300,
     db_filename: Annotated[
         str | None, typer.Option(help="keep Temporal's state in this SQLite file")
@@ -139,7 +142,7 @@ def dev(
     settings = load_settings(step_latency_ms=step_latency_ms)
     options = StackOptions(
         temporal_port=temporal_port, ui_port=ui_port, aws_port=aws_port,
-        workers=workers, db_filename=db_filename,
+        codec_port=codec_port, workers=workers, db_filename=db_filename,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress)
     stop = threading.Event()
@@ -159,7 +162,8 @@ def dev(
         console.print(
             Panel.fit(
                 f"Temporal UI  {stack.ui_url}\nTemporal     {stack.temporal_address}\n"
-                f"AWS (moto)   {stack.aws_endpoint}\n\nCtrl-C stops everything.",
+                f"AWS (moto)   {stack.aws_endpoint}\nCodec server {stack.codec_url}\n\n"
+                "Ctrl-C stops everything.",
                 title="OMS local stack is running",
             )
         )
@@ -192,7 +196,8 @@ def demo(
         raise typer.BadParameter("the demo needs at least one worker", param_hint="--workers")
     settings = load_settings(step_latency_ms=step_latency_ms)
     options = StackOptions(
-        temporal_port=free_port(), ui_port=free_port(), aws_port=free_port(), workers=workers,
+        temporal_port=free_port(), ui_port=free_port(), aws_port=free_port(),
+        codec_port=free_port(), workers=workers,
         state_dir=Path(tempfile.mkdtemp(prefix="oms-demo-")),
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress if not json_output else print_none)

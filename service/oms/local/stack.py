@@ -21,9 +21,9 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oms.aws import aws_clients
+from oms.codec import ensure_payload_key, kms_client
 from oms.config import Settings, settings_env
 from oms.local.binaries import temporal_cli
 from oms.local.children import Child, Children
@@ -32,6 +32,7 @@ from oms.local.errors import StackError
 from oms.ops.resources import QueueUrls, ensure_all
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
+from oms.temporal_client import data_converter
 
 LOCAL_ENV_FILE = "local.env"
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
@@ -49,6 +50,7 @@ class StackOptions:
     temporal_port: int = 7233
     ui_port: int = 8233
     aws_port: int = 4566
+    codec_port: int = 8081
     workers: int = 1
     intake: bool = True
     db_filename: str | None = None  # keep Temporal's state across restarts
@@ -60,6 +62,14 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def check_ports_free(host: str, ports: dict[str, int]) -> None:
@@ -100,11 +110,17 @@ class LocalStack:
     def ui_url(self) -> str:
         return f"http://{self.options.host}:{self.options.ui_port}"
 
+    @property
+    def codec_url(self) -> str:
+        return f"http://{self.options.host}:{self.options.codec_port}"
+
     def environment(self) -> dict[str, str]:
         """Everything another process needs to use this stack (also `.oms/local.env`)."""
         return {
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_NAMESPACE": "default",
+            # The Temporal CLI's own variable: `temporal workflow show` decodes through it.
+            "TEMPORAL_CODEC_ENDPOINT": self.codec_url,
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             **LOCAL_AWS,
             **settings_env(self.settings),
@@ -114,7 +130,12 @@ class LocalStack:
         o = self.options
         check_ports_free(
             o.host,
-            {"--temporal-port": o.temporal_port, "--ui-port": o.ui_port, "--aws-port": o.aws_port},
+            {
+                "--temporal-port": o.temporal_port,
+                "--ui-port": o.ui_port,
+                "--aws-port": o.aws_port,
+                "--codec-port": o.codec_port,
+            },
         )
         os.environ.update(self.environment())  # this process talks to the stack too
         try:
@@ -145,6 +166,7 @@ class LocalStack:
             temporal_cli(), "server", "start-dev",
             "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(o.ui_port),
             "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
+            "--ui-codec-endpoint", self.codec_url,
         ]  # fmt: skip
         if o.db_filename:
             command += ["--db-filename", o.db_filename]
@@ -164,8 +186,26 @@ class LocalStack:
         )
         self._wait(emulator, "AWS emulator", self._aws_ready)
         self.on_progress(f"AWS emulator (moto) ready at {self.aws_endpoint}")
+        self._start_codec_server()
         self._wait(temporal, "Temporal dev server", self._temporal_ready)
         self.on_progress(f"Temporal dev server ready at {self.temporal_address}, UI {self.ui_url}")
+
+    def _start_codec_server(self) -> None:
+        """The payload key in the emulator (unless OMS_PAYLOAD_KEY_ID names one), then the codec
+        server the UI decodes through. Everything started later encrypts with that key."""
+        if not self.settings.payload_key_id:
+            key = ensure_payload_key(kms_client())
+            self.settings = self.settings.model_copy(update={"payload_key_id": key})
+            os.environ.update(self.environment())
+        o = self.options
+        origins = [self.ui_url, f"http://localhost:{o.ui_port}"]
+        command = [
+            sys.executable, "-m", "oms", "codec-server", "--host", o.host,
+            "--port", str(o.codec_port), *(a for u in origins for a in ("--cors-origin", u)),
+        ]  # fmt: skip
+        codec = self.children.start("codec", command, self._env())
+        self._wait(codec, "codec server", lambda: _listening(o.host, o.codec_port))
+        self.on_progress(f"payloads encrypted; codec server ready at {self.codec_url}")
 
     def _wait(self, child: Child, what: str, ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + self.options.ready_timeout
@@ -230,7 +270,8 @@ class LocalStack:
         self.children.stop(worker, kill=True)
 
     async def connect(self) -> Client:
-        return await Client.connect(self.temporal_address, data_converter=pydantic_data_converter)
+        converter = data_converter(self.settings)
+        return await Client.connect(self.temporal_address, data_converter=converter)
 
     async def orders(self) -> OrderClient:
         """The order client, as the CLI builds it, on this stack."""
