@@ -66,7 +66,11 @@ class OmsStack(cdk.Stack):
         )
         storage = Storage(self, "Storage")
         email = Email(
-            self, "Email", sender_email=config.sender_email, sender_domain=config.sender_domain
+            self,
+            "Email",
+            sender_email=config.sender_email,
+            sender_domain=config.sender_domain,
+            test_recipients=config.ses_test_recipients,
         )
         network = Network(
             self,
@@ -118,7 +122,7 @@ class OmsStack(cdk.Stack):
             stop_timeout=cdk.Duration.seconds(config.stop_timeout_seconds),
             log_retention=retention,
         )
-        storage.grant_read_write(workers.task_role)
+        storage.grant_worker_access(workers.task_role)
         email.grant_send(workers.task_role)
         Alarms(
             self,

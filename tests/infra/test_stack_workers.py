@@ -28,7 +28,7 @@ def test_no_load_balancer_anywhere(synth: Synth) -> None:
 
     assert not [t for t in types if t.startswith("AWS::ElasticLoadBalancing")]
     _, service = synth.one("AWS::ECS::Service")
-    assert "LoadBalancers" not in service
+    assert not service.get("LoadBalancers")
 
 
 def test_service_runs_in_private_subnets_without_public_ips(synth: Synth) -> None:
@@ -102,7 +102,8 @@ def test_workers_scale_on_cpu_between_the_configured_bounds(synth: Synth) -> Non
     _, target = synth.one("AWS::ApplicationAutoScaling::ScalableTarget")
     _, policy = synth.one("AWS::ApplicationAutoScaling::ScalingPolicy")
 
-    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 10)
+    # Production: never below two tasks.
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
     tracking = policy["TargetTrackingScalingPolicyConfiguration"]
     assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
         "ECSServiceAverageCPUUtilization"
