@@ -27,10 +27,10 @@ def locked() -> dict[str, tuple[str, int]]:
 
 def test_every_runtime_pin_of_pyproject_is_locked_at_the_same_version() -> None:
     pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
-    pins = dict(
-        (normalise(name), version)
+    pins = {
+        normalise(name): version
         for name, version in (d.split("==") for d in pyproject["project"]["dependencies"])
-    )
+    }
 
     lock = locked()
 
