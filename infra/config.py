@@ -21,7 +21,13 @@ STAGES: tuple[Stage, ...] = ("production", "development")
 # change their defaults; anything set explicitly in context still wins.
 STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
     "production": {},
-    "development": {"workerCount": 1, "workerMinCount": 1, "logRetentionDays": 7},
+    # natGateways 0: public subnets, a public IP per task and no inbound rule, no NAT gateway.
+    "development": {
+        "workerCount": 1,
+        "workerMinCount": 1,
+        "natGateways": 0,
+        "logRetentionDays": 7,
+    },
 }
 # The complete ARN of a secret, with the 6 characters Secrets Manager appends to its name: ECS
 # injects by exactly this ARN and IAM grants exactly it. A bare name would make ECS resolve a
@@ -100,7 +106,7 @@ class DeployConfig:
     vpc_id: str | None = None
     vpc_private_subnet_ids: tuple[str, ...] = ()
     vpc_availability_zones: tuple[str, ...] = ()
-    nat_gateways: int = 1
+    nat_gateways: int = 1  # new VPC only; an existing one (vpcId) brings its own egress
 
     alarm_email: str | None = None
     log_retention_days: int = 30
@@ -215,8 +221,11 @@ class DeployConfig:
                 _fail("vpc_availability_zones", "must be zone names such as eu-west-1a")
             if len(subnets) % len(zones):
                 _fail("vpc_private_subnet_ids", "need the same number of subnets in each zone")
-        if not 1 <= self.nat_gateways <= 3:
-            _fail("nat_gateways", "must be between 1 and 3 (workers need egress to Temporal)")
+        if not 0 <= self.nat_gateways <= 3:
+            _fail("nat_gateways", "must be between 0 and 3 (0: public subnets, no NAT)")
+        if self.stage == "production" and self.nat_gateways == 0:
+            # PRODUCT.md §10: production workers run in private subnets with egress.
+            _fail("nat_gateways", "must be at least 1 in production (stage=development: 0)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             _fail("log_retention_days", f"must be one of {LOG_RETENTION_DAYS}")
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):

@@ -99,6 +99,8 @@ class OmsStack(cdk.Stack):
             self,
             "Workers",
             vpc=network.vpc,
+            subnets=network.worker_subnets,
+            assign_public_ip=network.public_egress,
             image=worker_image(project_dir),
             environment={
                 **temporal.environment,

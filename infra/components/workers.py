@@ -41,6 +41,8 @@ class Workers(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        assign_public_ip: bool,
         image: ecs.ContainerImage,
         environment: Mapping[str, str],
         secrets: Mapping[str, ecs.Secret],
@@ -101,8 +103,9 @@ class Workers(Construct):
             cluster=self.cluster,
             task_definition=task_definition,
             desired_count=desired_count,
-            assign_public_ip=False,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            # Only without a NAT gateway (development): egress, never ingress (no inbound rule).
+            assign_public_ip=assign_public_ip,
+            vpc_subnets=subnets,
             security_groups=[security_group],
             # New tasks start before old ones stop, so a redeploy never drops below the count.
             min_healthy_percent=100,

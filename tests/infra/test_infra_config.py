@@ -36,6 +36,7 @@ def test_development_is_an_explicit_cheaper_choice_that_explicit_keys_still_over
     tuned = from_context(stage="development", workerCount="3", logRetentionDays=30)
 
     assert (config.worker_count, config.worker_min_count, config.log_retention_days) == (1, 1, 7)
+    assert config.nat_gateways == 0  # public subnets, no NAT gateway
     assert (tuned.worker_count, tuned.worker_min_count, tuned.log_retention_days) == (3, 1, 30)
 
 
@@ -103,6 +104,8 @@ def test_stop_timeout_leaves_room_for_the_drain_within_fargates_cap(drain: int) 
             "temporalSecret",
         ),
         ({"stage": "staging"}, "stage"),
+        ({"natGateways": 0}, "natGateways"),
+        ({"natGateways": 4}, "natGateways"),
         ({"workerMinCount": 1, "workerCount": 1}, "workerMinCount"),
         ({"sesTestRecipients": "qa@example.com,nobody"}, "sesTestRecipients"),
         ({"workerCount": "0"}, "workerCount"),

@@ -6,7 +6,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Match, Template
 
+from infra.components.network import Network
 from infra.components.temporal import TemporalConnection
 
 if TYPE_CHECKING:
@@ -196,3 +200,34 @@ def test_mtls_injects_certificate_and_key_from_their_json_keys() -> None:
         "TEMPORAL_TLS_CLIENT_CERT_DATA": f"{arn}:tlsCert::",
         "TEMPORAL_TLS_CLIENT_KEY_DATA": f"{arn}:tlsKey::",
     }
+
+
+def test_without_nat_gateways_workers_get_public_subnets_and_no_nat() -> None:
+    # No full synth: the network construct alone (a development stage's egress).
+    stack = cdk.Stack(cdk.App(), "Dev")
+    network = Network(
+        stack,
+        "Network",
+        vpc_id=None,
+        private_subnet_ids=(),
+        availability_zones=(),
+        nat_gateways=0,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+    )
+
+    template = Template.from_stack(stack)
+
+    assert network.public_egress is True
+    assert network.worker_subnets.subnet_type == ec2.SubnetType.PUBLIC
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    template.has_resource_properties(
+        "AWS::EC2::Subnet",
+        {"Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": "Public"}])},
+    )
+    subnet_types = {
+        tag["Value"]
+        for subnet in template.find_resources("AWS::EC2::Subnet").values()
+        for tag in subnet["Properties"]["Tags"]
+        if tag["Key"] == "aws-cdk:subnet-type"
+    }
+    assert subnet_types == {"Public"}
