@@ -54,6 +54,19 @@ def test_no_star_resource_except_where_aws_requires_it(synth: Synth) -> None:
     assert "ExecutionRole" in policy_id  # the task execution role, not the worker's task role
 
 
+def test_no_identity_policy_grants_a_wildcard_action(synth: Synth) -> None:
+    # Grants name their actions; the one `*` the stack needs is a resource (above), not an
+    # action. (Resource policies' `sqs:*` Deny statements for plain HTTP are not grants.)
+    wildcards = [
+        (policy_id, action)
+        for policy_id, statement in all_statements(synth)
+        for action in as_list(statement["Action"])
+        if "*" in action
+    ]
+
+    assert wildcards == []
+
+
 def test_worker_task_role_names_exactly_the_tables_and_the_ses_resources(synth: Synth) -> None:
     _, task = synth.one("AWS::ECS::TaskDefinition")
     role_ref = {"Ref": task["TaskRoleArn"]["Fn::GetAtt"][0]}
