@@ -34,6 +34,9 @@ def build(app: cdk.App) -> OmsStack:
         project_dir=PROJECT_DIR,
         description="OMS on Temporal: SQS intake, starter Lambda, Fargate workers, DynamoDB, SES",
     )
+    # Every taggable resource: cost allocation and ownership at a glance.
+    for key, value in {"Project": "oms", "Stage": config.stage, "ManagedBy": "cdk"}.items():
+        cdk.Tags.of(stack).add(key, value)
     register_checks(app)
     return stack
 

@@ -15,6 +15,26 @@ from typing import Any, Literal, NoReturn
 from oms.orders.contract import DEFAULT_TASK_QUEUE
 
 TemporalAuth = Literal["api-key", "mtls"]
+Stage = Literal["production", "development"]
+STAGES: tuple[Stage, ...] = ("production", "development")
+# A development stage is an explicit, cheaper choice (`-c stage=development`): these keys
+# change their defaults; anything set explicitly in context still wins.
+STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "production": {},
+    # natGateways 0: public subnets, a public IP per task and no inbound rule, no NAT gateway.
+    "development": {
+        "workerCount": 1,
+        "workerMinCount": 1,
+        "natGateways": 0,
+        "logRetentionDays": 7,
+    },
+}
+# The complete ARN of a secret, with the 6 characters Secrets Manager appends to its name: ECS
+# injects by exactly this ARN and IAM grants exactly it. A bare name would make ECS resolve a
+# partial ARN while IAM grants `name-??????` (aws-cdk #24142, #18555): AccessDenied at task start.
+_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$"
+)
 
 # Fargate caps the container stop timeout at 120 s; the worker needs some seconds after its
 # drain to close the Temporal connection and exit, so the drain may use at most this much.
@@ -48,20 +68,27 @@ class DeployConfig:
     is `temporalAddress`)."""
 
     stack_name: str = "OmsOnTemporal"
+    stage: Stage = "production"
     # Temporal Cloud: namespace endpoint (mTLS or API key) or regional endpoint (API key).
     temporal_address: str = "oms.a1b2c.tmprl.cloud:7233"
     temporal_namespace: str = "oms.a1b2c"
     temporal_auth: TemporalAuth = "api-key"
-    # Secrets Manager secret (full ARN or name), JSON: {"apiKey": ...} or {"tlsCert", "tlsKey"}.
-    temporal_secret: str = "oms/temporal"  # noqa: S105 - a secret name, not a secret
+    # Secrets Manager secret, complete ARN, JSON: {"apiKey": ...} or {"tlsCert", "tlsKey"}.
+    # The default is a placeholder (synth works on a fresh clone; a deploy with it fails).
+    temporal_secret: str = (
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:oms/temporal-AbCdEf"  # noqa: S105
+    )
     task_queue: str = DEFAULT_TASK_QUEUE
 
     sender_email: str = "orders@example.com"
     # Verify the whole domain instead of the single address (DKIM records to publish).
     sender_domain: str | None = None
+    # SES sandbox only: the verified test recipients (SES checks the recipient's identity too,
+    # so the send grant names these identities). Leave unset once out of the sandbox.
+    ses_test_recipients: tuple[str, ...] = ()
 
     worker_count: int = 2
-    worker_min_count: int = 1
+    worker_min_count: int = 2  # production: two tasks, spread over two AZs
     worker_max_count: int = 10
     worker_cpu: int = 512
     worker_memory_mib: int = 1024
@@ -79,7 +106,7 @@ class DeployConfig:
     vpc_id: str | None = None
     vpc_private_subnet_ids: tuple[str, ...] = ()
     vpc_availability_zones: tuple[str, ...] = ()
-    nat_gateways: int = 1
+    nat_gateways: int = 1  # new VPC only; an existing one (vpcId) brings its own egress
 
     alarm_email: str | None = None
     log_retention_days: int = 30
@@ -101,9 +128,15 @@ class DeployConfig:
         """Build from a context getter such as `app.node.try_get_context`; unset keys keep
         their defaults. Context from the command line arrives as strings, hence the coercion."""
         values: dict[str, Any] = {}
+        stage = get("stage") or "production"
+        if stage not in STAGES:
+            _fail("stage", f"must be one of {', '.join(STAGES)}")
+        presets = STAGE_DEFAULTS[stage]
         for field in fields(cls):
             key = context_key(field.name)
             raw = get(key)
+            if raw is None or raw == "":
+                raw = presets.get(key)
             if raw is None or raw == "":
                 continue
             values[field.name] = _coerce(key, field.type, raw)
@@ -123,6 +156,12 @@ class DeployConfig:
             _fail("temporal_auth", "must be 'api-key' or 'mtls'")
         if not re.fullmatch(r"[^\s:]+:\d{1,5}", self.temporal_address):
             _fail("temporal_address", "must be host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233")
+        if not _SECRET_ARN.match(self.temporal_secret):
+            _fail(
+                "temporal_secret",
+                "must be the secret's complete ARN, ending in -XXXXXX (aws secretsmanager "
+                "describe-secret --secret-id NAME --query ARN)",
+            )
         if not self.temporal_namespace.strip():
             _fail("temporal_namespace", "must not be empty")
         if not _EMAIL.match(self.sender_email):
@@ -132,10 +171,15 @@ class DeployConfig:
                 _fail("sender_domain", "must be a domain name such as example.com")
             if not self.sender_email.lower().endswith("@" + self.sender_domain.lower()):
                 _fail("sender_email", f"must be an address in senderDomain {self.sender_domain}")
+        if not all(_EMAIL.match(address) for address in self.ses_test_recipients):
+            _fail("ses_test_recipients", "must be email addresses, comma-separated")
 
     def _check_workers(self) -> None:
         if not 1 <= self.worker_min_count <= self.worker_count <= self.worker_max_count:
             _fail("worker_count", "need 1 <= workerMinCount <= workerCount <= workerMaxCount")
+        if self.stage == "production" and self.worker_min_count < 2:
+            # One task is one AZ and no worker at all during its replacement.
+            _fail("worker_min_count", "must be at least 2 in production (stage=development: 1)")
         if self.worker_memory_mib not in FARGATE_SIZES.get(self.worker_cpu, range(0)):
             _fail("worker_memory_mib", f"not a Fargate size for workerCpu {self.worker_cpu}")
         if not 10 <= self.worker_cpu_target_percent <= 90:
@@ -177,8 +221,11 @@ class DeployConfig:
                 _fail("vpc_availability_zones", "must be zone names such as eu-west-1a")
             if len(subnets) % len(zones):
                 _fail("vpc_private_subnet_ids", "need the same number of subnets in each zone")
-        if not 1 <= self.nat_gateways <= 3:
-            _fail("nat_gateways", "must be between 1 and 3 (workers need egress to Temporal)")
+        if not 0 <= self.nat_gateways <= 3:
+            _fail("nat_gateways", "must be between 0 and 3 (0: public subnets, no NAT)")
+        if self.stage == "production" and self.nat_gateways == 0:
+            # PRODUCT.md §10: production workers run in private subnets with egress.
+            _fail("nat_gateways", "must be at least 1 in production (stage=development: 0)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             _fail("log_retention_days", f"must be one of {LOG_RETENTION_DAYS}")
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):

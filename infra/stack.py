@@ -68,7 +68,11 @@ class OmsStack(cdk.Stack):
         storage = Storage(self, "Storage")
         payload_key = PayloadKey(self, "PayloadKey")
         email = Email(
-            self, "Email", sender_email=config.sender_email, sender_domain=config.sender_domain
+            self,
+            "Email",
+            sender_email=config.sender_email,
+            sender_domain=config.sender_domain,
+            test_recipients=config.ses_test_recipients,
         )
         network = Network(
             self,
@@ -97,6 +101,8 @@ class OmsStack(cdk.Stack):
             self,
             "Workers",
             vpc=network.vpc,
+            subnets=network.worker_subnets,
+            assign_public_ip=network.public_egress,
             image=worker_image(project_dir),
             environment={
                 **temporal.environment,
@@ -121,7 +127,7 @@ class OmsStack(cdk.Stack):
             stop_timeout=cdk.Duration.seconds(config.stop_timeout_seconds),
             log_retention=retention,
         )
-        storage.grant_read_write(workers.task_role)
+        storage.grant_worker_access(workers.task_role)
         email.grant_send(workers.task_role)
         payload_key.grant_encrypt_decrypt(workers.task_role)
         payload_key.grant_encrypt(starter.function)

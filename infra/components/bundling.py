@@ -1,12 +1,12 @@
 """Package the starter Lambda with pip on the host: no Docker at synth or deploy.
 
-`pip install --platform manylinux2014_x86_64 --only-binary=:all:` fetches the Linux wheels of
-the runtime dependencies whatever the host is, so the asset matches the Lambda runtime.
+The recipe is `infra.starter_asset` (locked wheels for Lambda's arm64 platform and Python 3.13,
+only what the handler imports, compiled bytecode); this module plugs it into CDK's local
+bundling so `cdk synth` builds it whatever the host is.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,49 +15,48 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-LAMBDA_PYTHON_VERSION = "3.11"
-LAMBDA_PLATFORM = "manylinux2014_x86_64"
+from infra.starter_asset import LAMBDA_PLATFORM, PYTHON_VERSION, build_starter_asset
+
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64  # the manylinux aarch64 wheels
 
 
 @jsii.implements(cdk.ILocalBundling)
 class PipLocalBundling:
-    """Installs the project (runtime dependencies only) into the asset directory."""
+    """Builds the starter asset into CDK's bundling output directory."""
 
     def __init__(self, project_dir: Path) -> None:
         self._project_dir = project_dir
 
     # The interface declares the options as keywords, but jsii calls back with one positional
-    # struct; accept both (nothing in them is needed: the command is fixed).
+    # struct; accept both (nothing in them is needed: the recipe is fixed).
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
-        command = [
-            sys.executable, "-m", "pip", "install",
-            "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--platform", LAMBDA_PLATFORM, "--implementation", "cp",
-            "--python-version", LAMBDA_PYTHON_VERSION, "--only-binary=:all:",
-            "--target", output_dir,
-            str(self._project_dir),
-        ]  # fmt: skip
-        result = subprocess.run(command, check=False, capture_output=True, text=True)  # noqa: S603 - fixed argv, no shell
-        if result.returncode != 0:
-            # Raise rather than return False: False would make CDK fall back to Docker.
-            raise RuntimeError(
-                f"bundling the starter Lambda failed (exit {result.returncode}):\n"
-                f"{' '.join(command)}\n{result.stderr[-4000:]}"
+        # Raises on failure rather than return False: False would make CDK fall back to Docker.
+        compiled = build_starter_asset(
+            Path(output_dir),
+            platform=LAMBDA_PLATFORM,
+            python_version=PYTHON_VERSION,
+            project_dir=self._project_dir,
+        )
+        if not compiled:
+            sys.stderr.write(
+                f"warning: no Python {PYTHON_VERSION} found, the starter asset has no bytecode "
+                "(cold starts compile every module; the deploy pipeline installs it)\n"
             )
         return True
 
 
 def starter_code(project_dir: Path) -> lambda_.Code:
-    """The Lambda asset: the `oms` package and its runtime dependencies.
+    """The Lambda asset: the handler's part of `oms` and its locked runtime dependencies.
 
-    Tests and `cdk synth -c aws:cdk:bundling-stacks=[]` skip bundling; then CDK neither runs
-    pip nor fingerprints the project directory (bundled assets are hashed by their output).
+    Tests and `cdk synth -c skipLambdaBundling=true` skip bundling; then CDK neither runs pip
+    nor fingerprints the project directory (bundled assets are hashed by their output).
     """
     return lambda_.Code.from_asset(
         str(project_dir),
         bundling=cdk.BundlingOptions(
             # Never used (local bundling succeeds or raises) but required by the API.
-            image=lambda_.Runtime.PYTHON_3_11.bundling_image,
+            image=LAMBDA_RUNTIME.bundling_image,
             local=PipLocalBundling(project_dir),
         ),
     )

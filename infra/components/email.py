@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ses as ses
@@ -19,9 +21,11 @@ class Email(Construct):
         *,
         sender_email: str,
         sender_domain: str | None,
+        test_recipients: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.sender_email = sender_email
+        self.test_recipients = tuple(test_recipients)
         self.configuration_set = ses.ConfigurationSet(
             self,
             "ConfigurationSet",
@@ -51,11 +55,25 @@ class Email(Construct):
             resource_name=self.configuration_set.configuration_set_name,
         )
 
+    def recipient_identity_arns(self) -> list[str]:
+        """SES sandbox: the test recipients' identities (verified by hand, docs/DEPLOY.md §5).
+        In the sandbox SES authorises a send against the recipient's identity as well."""
+        stack = Stack.of(self)
+        return [
+            stack.format_arn(service="ses", resource="identity", resource_name=address)
+            for address in self.test_recipients
+        ]
+
     def grant_send(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Send as this identity through this configuration set only: SES authorises a send
-        against both resources, so both ARNs, and nothing else, are named."""
+        """Send as this identity through this configuration set only (plus, in the sandbox,
+        to the listed test recipients): SES authorises a send against each of these
+        resources, so their ARNs, and nothing else, are named."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["ses:SendEmail", "ses:SendRawEmail"],
-            resource_arns=[self.identity.email_identity_arn, self.configuration_set_arn],
+            resource_arns=[
+                self.identity.email_identity_arn,
+                self.configuration_set_arn,
+                *self.recipient_identity_arns(),
+            ],
         )

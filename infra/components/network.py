@@ -13,7 +13,11 @@ from constructs import Construct
 class Network(Construct):
     """Private subnets with egress (workers dial out to Temporal Cloud and AWS APIs; nothing
     dials in). A new VPC gets free gateway endpoints for DynamoDB and S3 (ECR image layers),
-    which keeps that traffic off the NAT gateway, and flow logs for auditing."""
+    which keeps that traffic off the NAT gateway, and flow logs for auditing.
+
+    With `nat_gateways=0` (development stages) the new VPC has public subnets only: each
+    worker gets a public IP for egress and, with no inbound rule, still accepts nothing. That
+    saves the NAT gateway (docs/DEPLOY.md, "Egress")."""
 
     def __init__(
         self,
@@ -27,6 +31,12 @@ class Network(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Where the workers run, and whether they need a public IP to reach the internet.
+        self.public_egress = nat_gateways == 0 and not vpc_id
+        subnet_type = (
+            ec2.SubnetType.PUBLIC if self.public_egress else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
+        self.worker_subnets = ec2.SubnetSelection(subnet_type=subnet_type)
         if vpc_id:
             # Attributes rather than Vpc.from_lookup: a lookup needs credentials at synth.
             self.vpc: ec2.IVpc = ec2.Vpc.from_vpc_attributes(
@@ -44,19 +54,21 @@ class Network(Construct):
             )
             return
         flow_log_group = logs.LogGroup(self, "FlowLogs", retention=log_retention)
+        subnets = [
+            ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)
+        ]
+        if not self.public_egress:
+            subnets.append(
+                ec2.SubnetConfiguration(
+                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
+                )
+            )
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             max_azs=2,
             nat_gateways=nat_gateways,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(
-                    name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
-                ),
-                ec2.SubnetConfiguration(
-                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
-                ),
-            ],
+            subnet_configuration=subnets,
             gateway_endpoints={
                 "DynamoDb": ec2.GatewayVpcEndpointOptions(
                     service=ec2.GatewayVpcEndpointAwsService.DYNAMODB

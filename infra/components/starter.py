@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.components.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from infra.components.intake import IntakeQueues
 from infra.components.temporal import TemporalConnection
 from infra.nag import acknowledge
@@ -16,10 +18,12 @@ HANDLER = "oms.intake.starter.lambda_handler"
 
 
 class Starter(Construct):
-    """Python 3.11 function fed by SQS with partial batch responses and bounded concurrency.
+    """Python 3.13 arm64 function fed by SQS with partial batch responses and bounded
+    concurrency.
 
     It talks to Temporal Cloud over the internet (no VPC, hence no NAT cost): credentials come
-    from the secret at cold start, so the function only needs to read it.
+    from the secret at cold start, so the function only needs to read it. Its own role may
+    write its own log group only (not the managed basic-execution policy's every log group).
     """
 
     def __init__(
@@ -43,17 +47,26 @@ class Starter(Construct):
             # Otherwise SQS redelivers a batch while the first invocation still works on it.
             raise ValueError("intake queue visibility timeout must be >= 6x the starter timeout")
 
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="OMS starter: its log group, the intake queue, the DLQ, the secret",
+        )
+        self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.X86_64,  # matches the bundled manylinux wheels
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
             handler=HANDLER,
             code=code,
+            role=self.role,
             timeout=timeout,
             memory_size=memory_mib,
             reserved_concurrent_executions=reserved_concurrency,
-            log_group=logs.LogGroup(self, "Logs", retention=log_retention),
+            log_group=self.log_group,
             environment={
                 **temporal.environment,
                 "OMS_TEMPORAL_SECRET_ARN": temporal.secret.secret_arn,
@@ -80,11 +93,6 @@ class Starter(Construct):
         acknowledge(
             self.function,
             "L1",
-            "Python 3.11 on purpose: the service targets 3.11 and the worker image runs "
-            "python:3.11-slim, so the starter runs the exact same dependency set.",
-        )
-        acknowledge(
-            self.function,
-            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "The AWS-managed basic execution policy only allows writing the function's logs.",
+            "Python 3.13 on purpose (PRODUCT.md §10): the locked wheels and the bytecode in the "
+            "asset are built for 3.13, and the worker image runs python:3.13-slim too.",
         )

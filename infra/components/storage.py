@@ -46,10 +46,18 @@ class Storage(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-    def grant_read_write(self, grantee: iam.IGrantable) -> None:
-        """Both tables: the worker's transactions span them (TransactWriteItems)."""
-        self.inventory_table.grant_read_write_data(grantee)
-        self.orders_table.grant_read_write_data(grantee)
+    def grant_worker_access(self, grantee: iam.IGrantable) -> None:
+        """Both tables, the item actions the worker's activities use. TransactWriteItems is
+        authorised per item action (Put/Update/ConditionCheck), so it needs no action of its
+        own; no Scan, Query, Delete or BatchWrite."""
+        for table in (self.inventory_table, self.orders_table):
+            table.grant(grantee, *WORKER_TABLE_ACTIONS)
 
 
 _STRING = dynamodb.AttributeType.STRING
+WORKER_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+)

@@ -37,12 +37,10 @@ class TemporalConnection(Construct):
         self.address = address
         self.namespace = namespace
         self.auth = auth
-        # A full ARN (with the 6-character suffix) grants exactly that secret; a bare name is
-        # granted as `name-??????`, which is how Secrets Manager names its versions of ARNs.
-        if secret.startswith("arn:"):
-            self.secret = secretsmanager.Secret.from_secret_complete_arn(self, "Secret", secret)
-        else:
-            self.secret = secretsmanager.Secret.from_secret_name_v2(self, "Secret", secret)
+        # By complete ARN only (DeployConfig checks the form): ECS then injects from exactly
+        # the ARN that IAM grants. A name gives ECS a partial ARN while the grant says
+        # `name-??????` (aws-cdk #24142, #18555): tasks fail with AccessDenied at start.
+        self.secret = secretsmanager.Secret.from_secret_complete_arn(self, "Secret", secret)
 
     @property
     def environment(self) -> dict[str, str]:

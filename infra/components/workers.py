@@ -16,15 +16,20 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 
+# What the container's health check runs: exit 0 while the worker is connected and polling
+# (`oms.health`; the Dockerfile's HEALTHCHECK runs the same, ECS ignores that one).
+HEALTH_CHECK_COMMAND = ("CMD", "/opt/oms/bin/python", "-m", "oms.health")
+
 
 def worker_image(project_dir: Path) -> ecs.ContainerImage:
-    """The image built from the project's Dockerfile at deploy time (only staged at synth; the
-    build context is trimmed by .dockerignore)."""
-    return ecs.ContainerImage.from_asset(str(project_dir), platform=ecr_assets.Platform.LINUX_AMD64)
+    """The arm64 image built from the project's Dockerfile at deploy time (only staged at
+    synth; the build context is trimmed by .dockerignore)."""
+    return ecs.ContainerImage.from_asset(str(project_dir), platform=ecr_assets.Platform.LINUX_ARM64)
 
 
 class Workers(Construct):
-    """A Fargate service with no load balancer and no inbound rules: workers only poll.
+    """A Fargate service (arm64, Graviton) with no load balancer and no inbound rules: workers
+    only poll. Tasks spread over the VPC's AZs (ECS's default for Fargate).
 
     The container's stop timeout leaves room for the worker's drain on SIGTERM (scale-in,
     redeploy); CPU-based auto scaling adds workers under load.
@@ -36,6 +41,8 @@ class Workers(Construct):
         construct_id: str,
         *,
         vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        assign_public_ip: bool,
         image: ecs.ContainerImage,
         environment: Mapping[str, str],
         secrets: Mapping[str, ecs.Secret],
@@ -58,7 +65,7 @@ class Workers(Construct):
             cpu=cpu,
             memory_limit_mib=memory_mib,
             runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64,
+                cpu_architecture=ecs.CpuArchitecture.ARM64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
@@ -69,6 +76,14 @@ class Workers(Construct):
             environment=dict(environment),
             secrets=dict(secrets),
             stop_timeout=stop_timeout,
+            health_check=ecs.HealthCheck(
+                command=list(HEALTH_CHECK_COMMAND),
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=3,
+                # Connecting (secrets, TLS, the first heartbeat) before failures count.
+                start_period=Duration.seconds(60),
+            ),
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="worker",
                 log_group=logs.LogGroup(self, "Logs", retention=log_retention),
@@ -88,8 +103,9 @@ class Workers(Construct):
             cluster=self.cluster,
             task_definition=task_definition,
             desired_count=desired_count,
-            assign_public_ip=False,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            # Only without a NAT gateway (development): egress, never ingress (no inbound rule).
+            assign_public_ip=assign_public_ip,
+            vpc_subnets=subnets,
             security_groups=[security_group],
             # New tasks start before old ones stop, so a redeploy never drops below the count.
             min_healthy_percent=100,

@@ -20,6 +20,7 @@ from temporalio.worker import Interceptor, PollerBehaviorSimpleMaximum, Worker
 
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
+from oms.health import report_health
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import Mailer, NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
@@ -88,18 +89,28 @@ def build_worker(
 
 async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] = ()) -> None:
     """Run until SIGTERM/SIGINT, then drain. Raises if the worker fails."""
-    client = await connect(settings)
+    # Handlers first: a SIGTERM while still connecting (Temporal unreachable) stops at once
+    # instead of being ignored until ECS kills the task at the end of its stop timeout.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    stopping = asyncio.create_task(stop.wait())
+    connecting = asyncio.create_task(connect(settings))
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():
+        connecting.cancel()
+        log.info("stopped while connecting to Temporal")
+        return
+    client = connecting.result()
     threads = settings.max_concurrent_activities  # one per activity slot
     with ThreadPoolExecutor(threads, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, executor, interceptors=interceptors)
         running = asyncio.create_task(worker.run())
-        stopping = asyncio.create_task(stop.wait())
+        health = asyncio.create_task(report_health(client, worker))
         log.info("worker polling task queue %s", settings.task_queue)
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        health.cancel()  # not polling from here on: the health check says so
         if not running.done():
             log.info(
                 "draining: up to %ss for running activities", settings.graceful_shutdown_seconds

@@ -158,17 +158,72 @@ def test_checkout_does_not_leave_the_token_on_disk(name: str) -> None:
 
 
 def test_deploy_assumes_a_role_through_oidc_without_stored_keys() -> None:
-    deploy_steps = deploy_job()["steps"]
-    index, aws = next(
-        (i, s) for i, s in enumerate(deploy_steps) if s.get("uses", "").startswith(CONFIGURE_AWS)
-    )
+    _, aws = credentials_step()
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert aws["with"]["aws-region"] == "${{ vars.AWS_REGION }}"
     long_lived = {"aws-access-key-id", "aws-secret-access-key", "aws-session-token"}
     assert not long_lived & aws["with"].keys()
-    # Credentials exist only for the deploy itself: everything is installed before them.
-    after = [make_targets_in(s.get("run", "")) for s in deploy_steps[index + 1 :]]
-    assert after == [["deploy"]]
+
+
+def credentials_step() -> tuple[int, dict[str, Any]]:
+    return next(
+        (i, s)
+        for i, s in enumerate(deploy_job()["steps"])
+        if s.get("uses", "").startswith(CONFIGURE_AWS)
+    )
+
+
+def test_nothing_is_installed_or_synthesised_once_credentials_exist() -> None:
+    index, _ = credentials_step()
+    after = [s["run"] for s in deploy_job()["steps"][index + 1 :]]
+
+    # diff, deploy (both of the assembly synthesised before the credentials), smoke check
+    assert len(after) == 3
+    diff, deploy, smoke = after
+    assert "diff --app cdk.out" in diff
+    assert "deploy --app cdk.out" in deploy
+    assert "--require-approval never" in deploy
+    assert "python -m infra.smoke cdk-outputs.json" in smoke
+    for script in after:
+        assert make_targets_in(script) == []
+        assert not re.search(r"\b(pip|npm|npx|uv|make|docker build)\b", script), script
+
+
+def test_the_synth_and_the_image_build_run_before_the_credentials() -> None:
+    index, _ = credentials_step()
+    before = [s.get("run", "") for s in deploy_job()["steps"][:index]]
+
+    assert [t for script in before for t in make_targets_in(script)] == ["synth"]
+    assert any("docker build --platform linux/arm64" in script for script in before)
+
+
+def test_deploy_passes_every_stack_setting_from_environment_variables() -> None:
+    env = deploy_job()["env"]
+    (synth,) = [s["run"] for s in deploy_job()["steps"] if "make synth" in s.get("run", "")]
+
+    context_keys = set(re.findall(r'-c "(\w+)=\$\{(\w+)\}"', synth))
+
+    assert {k for k, _ in context_keys} >= {
+        "stage",
+        "temporalAddress",
+        "temporalNamespace",
+        "temporalSecret",
+        "senderEmail",
+        "alarmEmail",
+        "senderDomain",
+        "sesTestRecipients",
+    }
+    for _, variable in context_keys:
+        assert env[variable].startswith("${{ vars."), variable
+    # The required ones stop the job with a message naming the variable when unset.
+    for variable in ("TEMPORAL_SECRET_ARN", "ALARM_EMAIL", "SENDER_EMAIL"):
+        assert f'"${{{variable}:?set the {variable} variable' in synth
+
+
+def test_deploy_builds_on_arm64_and_compiles_the_starter_with_python_313() -> None:
+    assert deploy_job()["runs-on"] == "ubuntu-24.04-arm"
+    python = next(s for s in deploy_job()["steps"] if "setup-python" in s.get("uses", ""))
+    assert python["with"]["python-version"].split() == ["3.13", "3.11"]
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
@@ -250,7 +305,8 @@ def test_every_job_on_a_runner_has_a_timeout(name: str) -> None:
 def test_ci_uses_python_311_and_node_22_with_dependency_caches() -> None:
     by_action = {s["uses"].split("@")[0]: s["with"] for _, s in steps("ci.yml") if "uses" in s}
     python, node = by_action["actions/setup-python"], by_action["actions/setup-node"]
-    assert (python["python-version"], python["cache"]) == ("3.11", "pip")
+    # The last version listed is the default `python`; 3.13 is the Lambda runtime's.
+    assert (python["python-version"].split(), python["cache"]) == (["3.13", "3.11"], "pip")
     assert python["cache-dependency-path"] == "pyproject.toml"
     assert (node["node-version"], node["cache"]) == ("22", "npm")
     assert node["cache-dependency-path"] == "package-lock.json"

@@ -25,9 +25,12 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from infra.app import BUNDLING_STACKS, build
+from infra.components.starter import HANDLER
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CDK_CLI = PROJECT_DIR / "node_modules" / ".bin" / "cdk"
+# The CLI reads cdk.json's context (the feature flags); an in-process App must be given it.
+CDK_JSON_CONTEXT: dict[str, Any] = json.loads((PROJECT_DIR / "cdk.json").read_text())["context"]
 
 # A production-like deployment: values differ from the defaults so the assertions can tell a
 # context value from a default; mTLS and api-key are both covered in test_stack_workers.py.
@@ -40,6 +43,7 @@ DEPLOY_CONTEXT: dict[str, Any] = {
     "alarmEmail": "oncall@shop.example.com",
     "workerDrainSeconds": "45",  # a string, as `cdk -c` passes it
     "starterConcurrency": 8,
+    "sesTestRecipients": "qa@shop.example.com,support@shop.example.com",
 }
 
 
@@ -62,6 +66,17 @@ class Synth:
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         ((logical_id, resource),) = found.items()
         return logical_id, resource.get("Properties", {})
+
+    def starter(self) -> tuple[str, dict[str, Any]]:
+        """The starter function (the stack also has CDK's custom-resource handlers)."""
+        found = {
+            k: v["Properties"]
+            for k, v in self.of_type("AWS::Lambda::Function").items()
+            if v["Properties"].get("Handler") == HANDLER
+        }
+        assert len(found) == 1, f"expected one starter function, found {sorted(found)}"
+        ((logical_id, properties),) = found.items()
+        return logical_id, properties
 
 
 @dataclass
@@ -107,7 +122,8 @@ def cli_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliSynth | N
 def synth(tmp_path_factory: pytest.TempPathFactory, cli_synth: CliSynth | None) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
     # Skip the pip bundling of the Lambda: offline, and CDK then fingerprints nothing big.
-    app = cdk.App(outdir=str(outdir), context={**DEPLOY_CONTEXT, BUNDLING_STACKS: []})
+    context = {**CDK_JSON_CONTEXT, **DEPLOY_CONTEXT, BUNDLING_STACKS: []}
+    app = cdk.App(outdir=str(outdir), context=context)
     stack = build(app)
     template = Template.from_stack(stack)  # synthesises the app: the nag plugin runs here
     return Synth(template=template, document=template.to_json(), outdir=outdir)

@@ -24,6 +24,30 @@ def test_defaults_synthesise_without_any_context() -> None:
     assert config.queue_visibility_timeout_seconds >= 6 * config.starter_timeout_seconds
 
 
+def test_production_is_the_default_and_keeps_two_workers() -> None:
+    config = from_context()
+
+    assert config.stage == "production"
+    assert config.worker_min_count == 2
+
+
+def test_development_is_an_explicit_cheaper_choice_that_explicit_keys_still_override() -> None:
+    config = from_context(stage="development")
+    tuned = from_context(stage="development", workerCount="3", logRetentionDays=30)
+
+    assert (config.worker_count, config.worker_min_count, config.log_retention_days) == (1, 1, 7)
+    assert config.nat_gateways == 0  # public subnets, no NAT gateway
+    assert (tuned.worker_count, tuned.worker_min_count, tuned.log_retention_days) == (3, 1, 30)
+
+
+def test_the_temporal_secret_is_taken_by_complete_arn_only() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oms/temporal-AbCdEf"
+
+    assert from_context(temporalSecret=arn).temporal_secret == arn
+    with pytest.raises(ConfigError, match="complete ARN"):
+        from_context(temporalSecret="oms/temporal")
+
+
 def test_context_keys_are_camel_case_field_names() -> None:
     keys = {context_key(f.name) for f in fields(DeployConfig)}
 
@@ -74,8 +98,19 @@ def test_stop_timeout_leaves_room_for_the_drain_within_fargates_cap(drain: int) 
         ({"temporalAddress": "no-port.tmprl.cloud"}, "temporalAddress"),
         ({"senderEmail": "not-an-address"}, "senderEmail"),
         ({"senderDomain": "other.example.com"}, "senderEmail"),
+        ({"temporalSecret": "oms/temporal"}, "temporalSecret"),
+        (
+            {"temporalSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oms/temporal"},
+            "temporalSecret",
+        ),
+        ({"stage": "staging"}, "stage"),
+        ({"natGateways": 0}, "natGateways"),
+        ({"natGateways": 4}, "natGateways"),
+        ({"workerMinCount": 1, "workerCount": 1}, "workerMinCount"),
+        ({"sesTestRecipients": "qa@example.com,nobody"}, "sesTestRecipients"),
         ({"workerCount": "0"}, "workerCount"),
         ({"workerMinCount": 3, "workerCount": 2}, "workerCount"),
+        ({"stage": "development", "workerCount": 0}, "workerCount"),
         ({"workerCpu": 512, "workerMemoryMiB": 512}, "workerMemoryMiB"),
         ({"workerDrainSeconds": 100}, "workerDrainSeconds"),
         ({"starterBatchSize": 11}, "starterBatchSize"),

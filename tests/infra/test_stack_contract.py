@@ -36,7 +36,7 @@ def task_environment(synth: Synth) -> dict[str, Any]:
 
 
 def lambda_environment(synth: Synth) -> dict[str, Any]:
-    _, function = synth.one("AWS::Lambda::Function")
+    _, function = synth.starter()
     return dict(function["Environment"]["Variables"])
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from aws_cdk.assertions import Capture, Match
+
+from infra.components.starter import HANDLER
 
 if TYPE_CHECKING:
     from tests.infra.conftest import Synth
@@ -24,7 +27,7 @@ def test_event_source_reports_partial_batch_failures_with_bounded_concurrency(
     synth: Synth,
 ) -> None:
     intake, _ = queue_ids(synth)
-    function_id, _ = synth.one("AWS::Lambda::Function")
+    function_id, _ = synth.starter()
 
     _, mapping = synth.one("AWS::Lambda::EventSourceMapping")
 
@@ -37,7 +40,7 @@ def test_event_source_reports_partial_batch_failures_with_bounded_concurrency(
 
 def test_visibility_timeout_is_at_least_six_times_the_function_timeout(synth: Synth) -> None:
     intake, _ = queue_ids(synth)
-    _, function = synth.one("AWS::Lambda::Function")
+    _, function = synth.starter()
 
     visibility = synth.resources[intake]["Properties"]["VisibilityTimeout"]
 
@@ -76,18 +79,22 @@ def test_queue_is_encrypted_and_denies_plain_http(synth: Synth, which: str) -> N
     } in statements
 
 
-def test_starter_runs_the_handler_on_python_311_outside_any_vpc(synth: Synth) -> None:
-    _, function = synth.one("AWS::Lambda::Function")
-
-    assert function["Runtime"] == "python3.11"
-    assert function["Handler"] == "oms.intake.starter.lambda_handler"
-    assert function["Architectures"] == ["x86_64"]  # the bundled wheels are manylinux x86_64
-    assert "VpcConfig" not in function  # reaches Temporal Cloud directly, no NAT needed
+def test_starter_runs_the_handler_on_python_313_arm64_outside_any_vpc(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "oms.intake.starter.lambda_handler",
+            "Runtime": "python3.13",
+            "Architectures": ["arm64"],  # the asset's wheels are manylinux aarch64
+            # Reaches Temporal Cloud directly: no VPC, so no NAT in its path.
+            "VpcConfig": Match.absent(),
+        },
+    )
 
 
 def test_starter_is_told_where_temporal_the_queues_and_the_secret_are(synth: Synth) -> None:
     intake, dlq = queue_ids(synth)
-    _, function = synth.one("AWS::Lambda::Function")
+    _, function = synth.starter()
 
     env = function["Environment"]["Variables"]
 
@@ -118,8 +125,9 @@ def test_starter_may_read_the_secret_consume_intake_and_send_to_the_dlq_only(
     synth: Synth,
 ) -> None:
     intake, dlq = queue_ids(synth)
-    _, function = synth.one("AWS::Lambda::Function")
+    _, function = synth.starter()
     role_ref = {"Ref": function["Role"]["Fn::GetAtt"][0]}
+    log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
 
     by_resource = {str(s["Resource"]): set(s["Action"]) for s in role_statements(synth, role_ref)}
 
@@ -141,11 +149,31 @@ def test_starter_may_read_the_secret_consume_intake_and_send_to_the_dlq_only(
             "sqs:GetQueueAttributes",
             "sqs:GetQueueUrl",
         },
+        # Its own log group, not every log group as the managed basic-execution policy allows.
+        str({"Fn::GetAtt": [log_group, "Arn"]}): {"logs:CreateLogStream", "logs:PutLogEvents"},
     }
 
 
+def test_starter_role_has_no_managed_policy(synth: Synth) -> None:
+    role = Capture()
+
+    synth.template.has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": HANDLER, "Role": {"Fn::GetAtt": [role, "Arn"]}}
+    )
+
+    properties = synth.resources[role.as_string()]["Properties"]
+    assert "ManagedPolicyArns" not in properties
+    assert properties["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
+    ]
+
+
 def test_starter_logs_are_kept_for_the_configured_retention(synth: Synth) -> None:
-    _, function = synth.one("AWS::Lambda::Function")
+    _, function = synth.starter()
     log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
 
     assert synth.resources[log_group]["Properties"]["RetentionInDays"] == 30

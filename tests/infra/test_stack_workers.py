@@ -6,7 +6,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Match, Template
 
+from infra.components.network import Network
 from infra.components.temporal import TemporalConnection
 
 if TYPE_CHECKING:
@@ -28,7 +32,7 @@ def test_no_load_balancer_anywhere(synth: Synth) -> None:
 
     assert not [t for t in types if t.startswith("AWS::ElasticLoadBalancing")]
     _, service = synth.one("AWS::ECS::Service")
-    assert "LoadBalancers" not in service
+    assert not service.get("LoadBalancers")
 
 
 def test_service_runs_in_private_subnets_without_public_ips(synth: Synth) -> None:
@@ -102,7 +106,8 @@ def test_workers_scale_on_cpu_between_the_configured_bounds(synth: Synth) -> Non
     _, target = synth.one("AWS::ApplicationAutoScaling::ScalableTarget")
     _, policy = synth.one("AWS::ApplicationAutoScaling::ScalingPolicy")
 
-    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 10)
+    # Production: never below two tasks.
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
     tracking = policy["TargetTrackingScalingPolicyConfiguration"]
     assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
         "ECSServiceAverageCPUUtilization"
@@ -115,10 +120,16 @@ def test_worker_image_build_context_is_trimmed_by_dockerignore(synth: Synth) -> 
     (image,) = assets["dockerImages"].values()
     context = synth.outdir / image["source"]["directory"]
 
-    staged = {p.name for p in context.iterdir()}
+    staged = {
+        str(p.relative_to(context)) for p in context.rglob("*") if "__pycache__" not in p.parts
+    }
 
-    assert {"Dockerfile", "pyproject.toml", "README.md", "service"} <= staged
-    assert not staged & {".venv", "node_modules", ".git", "tests", "infra", "cdk.out", "docs"}
+    assert {"Dockerfile", "infra/locks/runtime.txt", "service/oms/worker.py"} <= staged
+    assert {s.split("/")[0] for s in staged} == {".dockerignore", "Dockerfile", "infra", "service"}
+    assert {s for s in staged if s.startswith("infra/")} == {
+        "infra/locks",
+        "infra/locks/runtime.txt",
+    }
     size = sum(p.stat().st_size for p in context.rglob("*") if p.is_file())
     assert size < 2_000_000, f"worker build context is {size} bytes"
 
@@ -189,3 +200,34 @@ def test_mtls_injects_certificate_and_key_from_their_json_keys() -> None:
         "TEMPORAL_TLS_CLIENT_CERT_DATA": f"{arn}:tlsCert::",
         "TEMPORAL_TLS_CLIENT_KEY_DATA": f"{arn}:tlsKey::",
     }
+
+
+def test_without_nat_gateways_workers_get_public_subnets_and_no_nat() -> None:
+    # No full synth: the network construct alone (a development stage's egress).
+    stack = cdk.Stack(cdk.App(), "Dev")
+    network = Network(
+        stack,
+        "Network",
+        vpc_id=None,
+        private_subnet_ids=(),
+        availability_zones=(),
+        nat_gateways=0,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+    )
+
+    template = Template.from_stack(stack)
+
+    assert network.public_egress is True
+    assert network.worker_subnets.subnet_type == ec2.SubnetType.PUBLIC
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    template.has_resource_properties(
+        "AWS::EC2::Subnet",
+        {"Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": "Public"}])},
+    )
+    subnet_types = {
+        tag["Value"]
+        for subnet in template.find_resources("AWS::EC2::Subnet").values()
+        for tag in subnet["Properties"]["Tags"]
+        if tag["Key"] == "aws-cdk:subnet-type"
+    }
+    assert subnet_types == {"Public"}

@@ -1,0 +1,89 @@
+"""The post-deploy smoke check's queue and canary logic, against moto (in process)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.smoke import check_queues, outputs_of, run_canary
+from oms.orders.models import parse_order
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("sqs", region_name="eu-west-1")
+
+
+def queues(sqs: Any) -> tuple[str, str]:
+    return (
+        sqs.create_queue(QueueName="intake")["QueueUrl"],
+        sqs.create_queue(QueueName="dlq")["QueueUrl"],
+    )
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_canary_passes_once_the_starter_took_its_order(sqs: Any) -> None:
+    intake, dlq = queues(sqs)
+    clock = FakeClock()
+    taken: list[str] = []
+
+    def starter_consumes(seconds: float) -> None:  # stands in for the Lambda between polls
+        clock.now += seconds
+        for message in sqs.receive_message(QueueUrl=intake).get("Messages", []):
+            taken.append(message["Body"])
+            sqs.delete_message(QueueUrl=intake, ReceiptHandle=message["ReceiptHandle"])
+
+    check = run_canary(
+        sqs, intake, dlq, "orders@shop.example.com", clock=clock, pause=starter_consumes
+    )
+
+    assert check.ok, check.detail
+    (body,) = taken
+    order = parse_order(body)  # a valid order, as the real starter will parse it
+    assert order.order_id.startswith("SMOKE-")
+    assert order.customer.email == "orders@shop.example.com"
+
+
+def test_the_canary_fails_when_nothing_consumes_the_queue(sqs: Any) -> None:
+    intake, dlq = queues(sqs)
+    clock = FakeClock()
+
+    def time_passes(seconds: float) -> None:
+        clock.now += seconds
+
+    check = run_canary(sqs, intake, dlq, "orders@shop.example.com", clock=clock, pause=time_passes)
+
+    assert not check.ok
+    assert "still on the intake queue" in check.detail
+
+
+def test_a_dead_letter_fails_the_queue_check(sqs: Any) -> None:
+    intake, dlq = queues(sqs)
+    assert check_queues(sqs, intake, dlq).ok
+    sqs.send_message(QueueUrl=dlq, MessageBody="{}")
+
+    check = check_queues(sqs, intake, dlq)
+
+    assert not check.ok
+    assert "1 dead letter" in check.detail
+
+
+def test_outputs_are_read_from_cdk_deploy_outputs_file(tmp_path: Any) -> None:
+    path = tmp_path / "cdk-outputs.json"
+    path.write_text(json.dumps({"OmsOnTemporal": {"IntakeQueueUrl": "https://q"}}))
+
+    assert outputs_of(path) == {"IntakeQueueUrl": "https://q"}
