@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from oms.ops.inventory import set_stock
 from temporalio.client import Client
 
 from bench.harness import BenchStack
@@ -18,7 +19,6 @@ from bench.stats import closed_executions, cpu_per_order, percentiles, summarise
 from oms.aws import aws_clients
 from oms.local.demo import DemoOrder, submit
 from oms.local.demo_orders import CATALOGUE, SCENARIOS, order_body
-from oms.ops.inventory import set_stock
 from oms.orders.contract import order_workflow_id
 
 WARMUP = 5

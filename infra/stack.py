@@ -132,6 +132,10 @@ class OmsStack(cdk.Stack):
         payload_key.grant_encrypt_decrypt(workers.task_role)
         payload_key.grant_encrypt(starter.function)
         starter.function.add_environment("OMS_PAYLOAD_KEY_ID", payload_key.key_arn)
+        # The starter records every order id in the ledger (duplicates outlive Temporal's
+        # retention; a cancellation may arrive before its order).
+        storage.grant_starter_access(starter.function)
+        starter.function.add_environment("OMS_ORDERS_TABLE", storage.orders_table.table_name)
         Alarms(
             self,
             "Alarms",

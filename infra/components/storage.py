@@ -53,8 +53,13 @@ class Storage(Construct):
         for table in (self.inventory_table, self.orders_table):
             table.grant(grantee, *WORKER_TABLE_ACTIONS)
 
+    def grant_starter_access(self, grantee: iam.IGrantable) -> None:
+        """The order ledger only: read and claim an order's entry (no stock, no scans)."""
+        self.orders_table.grant(grantee, *STARTER_TABLE_ACTIONS)
+
 
 _STRING = dynamodb.AttributeType.STRING
+STARTER_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 WORKER_TABLE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",

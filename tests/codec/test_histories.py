@@ -27,8 +27,8 @@ from oms.intake.records import Message, OrderIntake
 from oms.local.demo_orders import SCENARIOS, Scenario, order_body
 from oms.local.stack import free_port
 from oms.ops.resources import QueueUrls
-from oms.orders.contract import CANCEL_SIGNAL, order_workflow_id
 from oms.orders.client import OrderClient
+from oms.orders.contract import CANCEL_SIGNAL, order_workflow_id
 from oms.orders.payloads import CancelRequest, OrderStatus
 from oms.orders.workflow import OrderWorkflow
 from oms.temporal_client import data_converter
