@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -51,7 +53,11 @@ class StackOptions:
     aws_port: int = 4566
     workers: int = 1
     intake: bool = True
-    db_filename: str | None = None  # keep Temporal's state across restarts
+    # Temporal's state is in this SQLite file, so a restarted server loses nothing; None: a
+    # temporary file for the run. `persist=False` keeps it in memory (the benchmark's fresh
+    # servers, where a file would only add disk writes to what is measured).
+    db_filename: str | None = None
+    persist: bool = True
     state_dir: Path = Path(".oms")
     ready_timeout: float = 60.0
 
@@ -84,9 +90,20 @@ class LocalStack:
     children: Children = field(init=False)
     workers: list[Child] = field(default_factory=list)
     queues: QueueUrls | None = None
+    temporal: Child | None = None
+    _scratch: Path | None = None  # temporary files of this run, removed by stop()
+    _workers_started: int = 0
 
     def __post_init__(self) -> None:
         self.children = Children(self.options.state_dir / "logs")
+
+    @property
+    def db_filename(self) -> str | None:
+        if self.options.db_filename or not self.options.persist:
+            return self.options.db_filename
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="oms-temporal-"))
+        return str(self._scratch / "temporal.db")
 
     @property
     def temporal_address(self) -> str:
@@ -145,9 +162,9 @@ class LocalStack:
             "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(o.ui_port),
             "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
         ]  # fmt: skip
-        if o.db_filename:
-            command += ["--db-filename", o.db_filename]
-        temporal = self.children.start("temporal", command, self._env())
+        if self.db_filename:
+            command += ["--db-filename", self.db_filename]
+        temporal = self.temporal = self.children.start("temporal", command, self._env())
         emulator = self.children.start(
             "aws",
             [
@@ -219,7 +236,8 @@ class LocalStack:
             await asyncio.sleep(0.2)
 
     def start_worker(self) -> Child:
-        name = f"worker-{len(self.workers) + 1}"
+        self._workers_started += 1
+        name = f"worker-{self._workers_started}"
         worker = self.children.start(name, [sys.executable, "-m", "oms", "worker"], self._env())
         self.workers.append(worker)
         return worker
@@ -227,6 +245,17 @@ class LocalStack:
     def kill_worker(self, worker: Child) -> None:
         """SIGKILL: a crash, not a drain (the demo's crash scenario)."""
         self.children.stop(worker, kill=True)
+        self.workers.remove(worker)
+
+    def restart(self, child: Child) -> Child:
+        """Start a child that died again: same name, command and log (the supervisor)."""
+        new = self.children.restart(child)
+        if child in self.workers:
+            self.workers[self.workers.index(child)] = new
+        if child is self.temporal:
+            self.temporal = new
+            self._wait(new, "Temporal dev server", self._temporal_ready)
+        return new
 
     async def connect(self) -> Client:
         return await Client.connect(self.temporal_address, data_converter=pydantic_data_converter)
@@ -244,3 +273,5 @@ class LocalStack:
     def stop(self) -> None:
         self.children.stop_all(timeout=self.settings.graceful_shutdown_seconds + 5)
         self.local_env_path.unlink(missing_ok=True)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
