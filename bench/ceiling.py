@@ -1,5 +1,6 @@
-"""The ceiling: bare workflows started directly (`client.start_workflow` for all, then wait until
-visibility shows them all closed) on the same dev server, with the same worker settings as the product."""
+"""The ceiling: bare workflows started directly (`client.start_workflow` for all, then wait
+until visibility shows them all closed) on the same dev server, with the same worker settings
+as the product."""
 
 from __future__ import annotations
 

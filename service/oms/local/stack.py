@@ -247,6 +247,12 @@ class LocalStack:
         self.children.stop(worker, kill=True)
         self.workers.remove(worker)
 
+    def drain_worker(self, worker: Child) -> int | None:
+        """SIGTERM: the worker stops polling, finishes what it started, exits; its exit code."""
+        self.children.stop(worker, timeout=self.settings.graceful_shutdown_seconds + 5)
+        self.workers.remove(worker)
+        return worker.process.returncode
+
     def restart(self, child: Child) -> Child:
         """Start a child that died again: same name, command and log (the supervisor)."""
         new = self.children.restart(child)
