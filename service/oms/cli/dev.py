@@ -116,8 +116,12 @@ def _print_scenario(report: ScenarioReport) -> None:
     if report.skipped:
         err_console.print(f"[yellow]- {report.name}: {report.skipped}[/yellow]", highlight=False)
         return
-    if report.orders:
-        console.print(_summary(report.orders, title=f"Scenario {report.name}"))
+    # One row per kind of order; the extra happy orders are counted, not listed.
+    shown = [o for o in report.orders if not o.order_id[-4:].isdigit()]
+    if shown:
+        more = len(report.orders) - len(shown)
+        title = f"Scenario {report.name}" + (f" (+{more} more happy orders)" if more else "")
+        console.print(_summary(shown, title=title))
     for check in report.checks:
         mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
         console.print(f"{mark} {check.what}", highlight=False)
