@@ -160,8 +160,8 @@ def dev(
     stack = LocalStack(options, settings, on_progress=_progress)
     # Ctrl-C (KeyboardInterrupt) works from the first second: during start-up and the demo too.
     signal.signal(signal.SIGTERM, _on_sigterm)
+    stack.start()  # stops what it started if it fails or is interrupted
     try:
-        stack.start()  # stops what it started if it fails or is interrupted
         _progress(f"{workers} worker(s) and the intake bridge running; logs in .oms/logs/")
         _progress(f"wrote {stack.local_env_path} (other terminals: oms status, oms submit, ...)")
         if demo and workers == 0:
@@ -232,11 +232,13 @@ def demo(
     stack = LocalStack(options, settings, on_progress=_progress if not json_output else print_none)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        stack.start()
-        report = run_scenarios(stack, names, orders, quiet=json_output)
+        stack.start()  # stops what it started if it fails or is interrupted
+        try:
+            report = run_scenarios(stack, names, orders, quiet=json_output)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            stack.stop()
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        stack.stop()
         shutil.rmtree(state_dir, ignore_errors=True)
     if json_output:
         print_json(report)
