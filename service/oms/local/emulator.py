@@ -27,6 +27,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.ses.models import ses_backends
 from werkzeug.serving import make_server
 
+from oms.local.fast_dynamodb import make_transactions_flat
 from oms.local.fast_sqs import make_sqs_flat
 from oms.local.faults import FaultInjector
 from oms.local.moto import SENT_EMAILS_PATH
@@ -102,6 +103,7 @@ def start_emulator(host: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer
     """Start moto's server in a thread of this process; `get_host_and_port()` tells the port."""
     make_dynamodb_serializable()
     make_sqs_flat()
+    make_transactions_flat()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = EmulatorServer(ip_address=host, port=port, verbose=False)
     server.start()
