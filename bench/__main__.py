@@ -45,15 +45,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add = parser.add_argument
     add("--sizes", type=_ints, default=[200, 2000], help="orders per run (default 200,2000)")
     add("--workers", type=int, default=1, help="worker processes (default 1)")
-    add("--sweep", type=_ints, default=[16, 32, 64], help="max_concurrent_activities to try")
+    add(
+        "--sweep",
+        type=_ints,
+        default=[],
+        help="max_concurrent_activities to try, e.g. 16,32,64 (default: no sweep, so that 2,000"
+        " orders fit the budget)",
+    )
     add("--sweep-size", type=int, default=100, help="orders per sweep point (default 100)")
     add("--sweep-workers", type=_ints, default=[], help="also try these worker counts")
     add("--no-sweep", action="store_true", help="skip the tuning sweep")
     add(
         "--budget",
         type=float,
-        default=420.0,
-        help="seconds for everything; sizes after the first shrink to fit (default 420)",
+        default=480.0,
+        help="seconds for everything; sizes after the first shrink to fit (default 480)",
     )
     add("--output", type=Path, default=RESULTS, help="the JSON file (default %(default)s)")
     return parser.parse_args(argv)

@@ -42,6 +42,7 @@ class BenchStack:
             workers=self.workers,
             intake=self.intake,
             state_dir=STATE_DIR,
+            persist=False,  # a fresh in-memory server per phase, as before
             ready_timeout=self.ready_timeout,
         )
         self.stack = LocalStack(options, self.settings)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from oms.ops.inventory import set_stock
 from temporalio.client import Client
 
 from bench.harness import BenchStack
@@ -64,9 +63,9 @@ def _emails_sent() -> int:
 async def measure_product(
     bench: BenchStack, client: Client, *, size: int, run_id: str, deadline: float
 ) -> dict[str, Any]:
-    dynamodb = aws_clients().dynamodb
+    ledger = aws_clients().ledger(bench.settings)
     for sku in SKUS:  # plenty of stock: every order is a happy path
-        set_stock(dynamodb, bench.settings.inventory_table, sku, 10 * (size + WARMUP) + 100)
+        ledger.set_stock(sku, 10 * (size + WARMUP) + 100)
     warm_prefix = f"WARMUP-{run_id}-"
     await _submit_and_wait(bench, client, happy_orders(warm_prefix, WARMUP), warm_prefix, deadline)
     prefix = f"BENCH-{run_id}-"

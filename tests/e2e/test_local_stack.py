@@ -217,7 +217,8 @@ def test_a_busy_port_is_a_one_line_error_and_starts_nothing(tmp_path: Path) -> N
 
 def test_demo_json_passes_and_matches_the_table(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*OMS, "demo", "--orders", "20", "--json", "--step-latency-ms", "50"],
+        [*OMS, "demo", "--scenario", "orders", "--orders", "20", "--json",
+         "--step-latency-ms", "50"],
         cwd=tmp_path, env=clean_env(), check=False, capture_output=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()[-3000:]
@@ -227,7 +228,7 @@ def test_demo_json_passes_and_matches_the_table(tmp_path: Path) -> None:
     assert {o.scenario for o in report.orders} == set(SCENARIOS)
     assert all(o.emails == 1 and o.state == o.expected for o in report.orders)
     console = Console(record=True, width=200)
-    console.print(_summary(report))
+    console.print(_summary(report.orders))
     table = console.export_text()
     for order in report.orders:
         row = next(line for line in table.splitlines() if order.order_id in line)

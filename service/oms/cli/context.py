@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Coroutine
 from functools import cache
 from typing import Any, TypeVar
@@ -27,8 +28,14 @@ def settings() -> Settings:
     return load_settings()
 
 
+NO_LOCAL_STACK = "no local stack is running (start one with `oms dev`)"
+
+
 @cache
 def aws() -> AwsClients:
+    configured = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")
+    if not any(os.environ.get(name) for name in configured):
+        raise CliError(f"{NO_LOCAL_STACK}; for AWS, set AWS_REGION (and credentials)")
     return aws_clients()
 
 
@@ -39,6 +46,10 @@ async def temporal() -> Client:
         address = connect_config(settings()).get("target_host", "?")
         # The SDK's message is a long transport error; keep the part a person can act on.
         why = "connection refused" if "Connection refused" in str(exc) else str(exc)
+        if not os.environ.get("TEMPORAL_ADDRESS"):  # no `.oms/local.env`, nothing exported
+            raise CliError(
+                f"{NO_LOCAL_STACK}; for another Temporal, set TEMPORAL_ADDRESS ({why} at {address})"
+            ) from None
         raise CliError(
             f"cannot reach Temporal at {address} ({why}); "
             "is `oms dev` running, or TEMPORAL_ADDRESS set?"

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import signal
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from dotenv import dotenv_values
 from rich.panel import Panel
 from rich.table import Table
 
-from oms.aws import aws_clients
 from oms.cli.app import JsonFlag, app, console, err_console
 from oms.cli.context import print_json
 from oms.config import load_settings
-from oms.local.demo import TERMINAL, DemoOrder, DemoReport, DemoRunner, plan, submit
+from oms.local.demo import TERMINAL, DemoOrder, DemoOrderResult, DemoReport
+from oms.local.fault_scenarios import run_scenario
+from oms.local.scenarios import FAULT_SCENARIOS, NAMES, NOT_YET, ScenarioReport, Scene
 from oms.local.stack import LocalStack, StackOptions, free_port
+from oms.local.supervisor import Supervisor
+from oms.orders.client import OrderClient
+
+LOCAL_ENV = os.path.join(".oms", "local.env")  # as in `oms.cli` (which loads it)
 
 Workers = Annotated[int, typer.Option(min=0, max=16, help="worker processes (0: none)")]
 Latency = Annotated[
@@ -36,11 +43,14 @@ def _progress(message: str) -> None:
     err_console.print(f"[green]✓[/green] {message}", highlight=False)
 
 
-def _summary(report: DemoReport) -> Table:
-    table = Table(title="Demo orders", title_justify="left")
-    for column in ("order", "scenario", "outcome", "reason", "steps", "tracking", "emails", ""):
+def _summary(orders: list[DemoOrderResult], title: str = "Demo orders") -> Table:
+    table = Table(title=title, title_justify="left")
+    # Order ids are never cut: a person pastes them into `oms status`.
+    width = max((len(o.order_id) for o in orders), default=5)
+    table.add_column("order", no_wrap=True, min_width=width)
+    for column in ("scenario", "outcome", "reason", "steps", "tracking", "emails", ""):
         table.add_column(column)
-    for order in report.orders:
+    for order in orders:
         mark = "[green]✓[/green]" if order.ok else f"[red]✗ expected {order.expected}[/red]"
         table.add_row(
             order.order_id,
@@ -55,70 +65,74 @@ def _summary(report: DemoReport) -> Table:
     return table
 
 
-def run_demo(
-    stack: LocalStack, extra_orders: int, *, crash: bool = False, quiet: bool = False
-) -> DemoReport:
-    """Submit the demo orders through the intake queue and follow them to their outcome."""
-    orders = plan(extra_orders)
-    started = time.monotonic()
-    done = 0
+def _scene(stack: LocalStack, orders: OrderClient, *, quiet: bool) -> Scene:
+    total = {"done": 0}
 
     def on_change(order: DemoOrder) -> None:
-        nonlocal done
-        if order.state in ("COMPLETED", "CANCELLED", "FAILED"):
-            done += 1
-        if not quiet and (order.scenario.name != "happy" or done == len(orders) or done % 10 == 0):
+        if order.state in TERMINAL:
+            total["done"] += 1
+        if not quiet and (order.scenario.name != "happy" or total["done"] % 10 == 0):
             err_console.print(
                 f"  {order.order_id:<26} {order.scenario.name:<14} → {order.state}"
-                f"   [dim]({done}/{len(orders)} finished)[/dim]",
+                f"   [dim]({total['done']} finished)[/dim]",
                 highlight=False,
             )
 
-    async def follow() -> DemoReport:
-        runner = DemoRunner(
-            await stack.orders(), aws_endpoint=stack.aws_endpoint, on_change=on_change
-        )
-        assert stack.queues is not None
-        sqs, queue = aws_clients().sqs, stack.queues.intake
-        # The order to cancel goes first, alone, and is cancelled before the rest arrive: on a
-        # busy machine it could otherwise finish before anyone sees it in flight.
-        first = [o for o in orders if o.scenario.cancel]
-        rest = [o for o in orders if not o.scenario.cancel]
-        await asyncio.to_thread(submit, sqs, queue, first)
-        following_first = asyncio.create_task(runner.follow(first))
-        while not all(o.state.startswith("CANCELLING") or o.state in TERMINAL for o in first):  # noqa: ASYNC110
-            await asyncio.sleep(0.05)  # the followers update the states
-        await asyncio.to_thread(submit, sqs, queue, rest)
+    def say(message: str) -> None:
         if not quiet:
-            _progress(f"submitted {len(orders)} orders to the intake queue")
-        following_rest = asyncio.create_task(runner.follow(rest))
-        if crash:
-            await _crash_a_worker(stack, orders, quiet=quiet)
-        by_id = {r.order_id: r for r in [*await following_first, *await following_rest]}
-        results = [by_id[o.order_id] for o in orders]
-        return DemoReport(
-            orders=results,
-            passed=all(r.ok for r in results),
-            temporal_ui=stack.ui_url,
-            elapsed_seconds=round(time.monotonic() - started, 2),
-        )
+            err_console.print(f"[cyan]>[/cyan] {message}", highlight=False)
 
-    return asyncio.run(follow())
+    return Scene(stack, orders.temporal, orders, say, on_change)
 
 
-async def _crash_a_worker(stack: LocalStack, orders: list[DemoOrder], *, quiet: bool) -> None:
-    """SIGKILL the first worker while orders are mid-flight, then start a replacement."""
-    while not any(o.state in ("PAID", "PREPARED") for o in orders):  # noqa: ASYNC110
-        await asyncio.sleep(0.05)  # order states are updated by the followers' polling
-    victim = stack.workers[0]
-    stack.kill_worker(victim)
-    if not quiet:
-        err_console.print(
-            f"[red]✗ killed {victim.name} (pid {victim.pid}) with SIGKILL mid-order[/red]"
-        )
-    replacement = stack.start_worker()
-    if not quiet:
-        _progress(f"started {replacement.name}; Temporal hands it the unfinished work")
+def run_scenarios(
+    stack: LocalStack, names: list[str], extra_orders: int, *, quiet: bool = False
+) -> DemoReport:
+    """Run the scenarios one after the other on the stack; one report for all of them."""
+    started = time.monotonic()
+
+    async def run() -> list[ScenarioReport]:
+        scene = _scene(stack, await stack.orders(), quiet=quiet)
+        reports = []
+        for name in names:
+            report = await run_scenario(name, scene, extra_orders)
+            reports.append(report)
+            if not quiet:
+                _print_scenario(report)
+        return reports
+
+    reports = asyncio.run(run())
+    orders = [order for report in reports for order in report.orders]
+    return DemoReport(
+        orders=orders,
+        passed=all(r.passed for r in reports),
+        temporal_ui=stack.ui_url,
+        elapsed_seconds=round(time.monotonic() - started, 2),
+        scenarios=reports,
+    )
+
+
+def _print_scenario(report: ScenarioReport) -> None:
+    if report.skipped:
+        err_console.print(f"[yellow]- {report.name}: {report.skipped}[/yellow]", highlight=False)
+        return
+    # One row per kind of order; the extra happy orders are counted, not listed.
+    shown = [o for o in report.orders if not o.order_id[-4:].isdigit()]
+    if shown:
+        more = len(report.orders) - len(shown)
+        title = f"Scenario {report.name}" + (f" (+{more} more happy orders)" if more else "")
+        console.print(_summary(shown, title=title))
+    for check in report.checks:
+        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+        console.print(f"{mark} {check.what}", highlight=False)
+    verdict = "[green]passed[/green]" if report.passed else "[red]FAILED[/red]"
+    console.print(
+        f"{report.name} {verdict} in {report.seconds}s. {report.proves}\n", highlight=False
+    )
+
+
+def _on_sigterm(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops `oms dev` exactly as Ctrl-C does
 
 
 @app.command()
@@ -134,48 +148,60 @@ def dev(
     ] = 8081,
     step_latency_ms: Latency = 300,
     db_filename: Annotated[
-        str | None, typer.Option(help="keep Temporal's state in this SQLite file")
+        str | None,
+        typer.Option(help="Temporal's SQLite file (default: a temporary one for this run)"),
     ] = None,
 ) -> None:
     """Start the local stack (Temporal dev server + UI, moto, workers, intake bridge), run the
-    demo orders, and keep serving until Ctrl-C. Writes .oms/local.env for other terminals."""
+    demo orders, and keep serving until Ctrl-C. A worker, the intake bridge or the Temporal
+    server that dies is restarted. Writes .oms/local.env for other terminals."""
     settings = load_settings(step_latency_ms=step_latency_ms)
     options = StackOptions(
         temporal_port=temporal_port, ui_port=ui_port, aws_port=aws_port,
         codec_port=codec_port, workers=workers, db_filename=db_filename,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stack.start()  # stops what it started if it fails
+    # Ctrl-C (KeyboardInterrupt) works from the first second: during start-up and the demo too.
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    stack.start()  # stops what it started if it fails or is interrupted
     try:
         _progress(f"{workers} worker(s) and the intake bridge running; logs in .oms/logs/")
         _progress(f"wrote {stack.local_env_path} (other terminals: oms status, oms submit, ...)")
         if demo and workers == 0:
             err_console.print("[yellow]--workers 0: orders wait until you run `oms worker`")
         if demo and workers > 0:
-            report = run_demo(stack, orders)
-            console.print(_summary(report))
+            report = run_scenarios(stack, ["orders"], orders)
             outcome = "all as expected" if report.passed else "[red]NOT as expected[/red]"
             console.print(f"{len(report.orders)} orders in {report.elapsed_seconds}s: {outcome}")
         console.print(
             Panel.fit(
                 f"Temporal UI  {stack.ui_url}\nTemporal     {stack.temporal_address}\n"
-                f"AWS (moto)   {stack.aws_endpoint}\nCodec server {stack.codec_url}\n\n"
-                "Ctrl-C stops everything.",
+                f"AWS (moto)   {stack.aws_endpoint}\nCodec server {stack.codec_url}\n"
+                f"Temporal DB  {stack.db_filename}\n\n"
+                "Ctrl-C stops everything. Try `oms faults set ses --for 30`.",
                 title="OMS local stack is running",
             )
         )
-        while not stop.wait(1.0):
-            dead = [c for c in stack.children.running if not c.alive()]
-            if dead:
-                err_console.print(f"[red]{dead[0].name} exited:[/red]\n{dead[0].log_tail()}")
-                raise typer.Exit(1)
+        supervisor = Supervisor(stack, on_restart=lambda m: err_console.print(f"[yellow]↻ {m}"))
+        while True:
+            time.sleep(1.0)
+            supervisor.check()  # raises StackError when the emulator dies
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the drain finish
         err_console.print("stopping (workers drain first)…")
         stack.stop()
         err_console.print("stopped")
+
+
+def _private_environment() -> None:
+    """`oms demo` builds its own stack: what `.oms/local.env` (a running `oms dev`) put in the
+    environment must not leak into it, or its processes would talk to that other stack."""
+    loaded = dotenv_values(LOCAL_ENV) if os.path.exists(LOCAL_ENV) else {}
+    for name, value in loaded.items():
+        if os.environ.get(name) == value:
+            del os.environ[name]
 
 
 @app.command()
@@ -183,34 +209,47 @@ def demo(
     orders: Annotated[int, typer.Option(min=0, help="extra happy-path orders")] = 0,
     json_output: JsonFlag = False,
     scenario: Annotated[
-        str, typer.Option(help="'all' (default) or 'crash': SIGKILL a worker mid-order")
+        str,
+        typer.Option(
+            help="all (default), orders, crash, server-restart, email-outage, drain "
+            "(dynamodb-outage and returns: not available yet)"
+        ),
     ] = "all",
     workers: Workers = 2,
     step_latency_ms: Latency = 300,
 ) -> None:
-    """Run the demo on a private local stack (free ports, temporary state): every scenario plus
-    N extra orders, print the summary, exit 1 if any order ended differently than expected."""
-    if scenario not in ("all", "crash"):
-        raise typer.BadParameter("must be 'all' or 'crash'", param_hint="--scenario")
+    """Run the demo on a private local stack (free ports, temporary state, removed after):
+    each scenario submits every kind of order, makes its fault, checks what it proves and says
+    so. Exit 1 if anything ended differently than expected."""
+    if scenario not in ("all", *NAMES):
+        raise typer.BadParameter(f"must be one of all, {', '.join(NAMES)}", param_hint="--scenario")
     if workers == 0:
         raise typer.BadParameter("the demo needs at least one worker", param_hint="--workers")
+    _private_environment()
+    names = ["orders", *FAULT_SCENARIOS, *NOT_YET] if scenario == "all" else [scenario]
     settings = load_settings(step_latency_ms=step_latency_ms)
+    state_dir = Path(tempfile.mkdtemp(prefix="oms-demo-"))
     options = StackOptions(
         temporal_port=free_port(), ui_port=free_port(), aws_port=free_port(),
-        codec_port=free_port(), workers=workers,
-        state_dir=Path(tempfile.mkdtemp(prefix="oms-demo-")),
+        codec_port=free_port(), workers=workers, state_dir=state_dir,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress if not json_output else print_none)
-    stack.start()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        report = run_demo(stack, orders, crash=scenario == "crash", quiet=json_output)
+        stack.start()  # stops what it started if it fails or is interrupted
+        try:
+            report = run_scenarios(stack, names, orders, quiet=json_output)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            stack.stop()
     finally:
-        stack.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
     if json_output:
         print_json(report)
     else:
-        console.print(_summary(report))
-        console.print("all orders as expected" if report.passed else "[red]FAILED[/red]")
+        done = [r.name for r in report.scenarios if not r.skipped]
+        verdict = "all as expected" if report.passed else "[red]FAILED[/red]"
+        console.print(f"{', '.join(done)}: {verdict} in {report.elapsed_seconds}s")
     raise typer.Exit(0 if report.passed else 1)
 
 

@@ -27,6 +27,8 @@ class Child:
     process: subprocess.Popen[bytes]
     log_path: Path
     _log: IO[bytes] = field(repr=False)
+    command: list[str] = field(default_factory=list, repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def pid(self) -> int:
@@ -60,9 +62,14 @@ class Children:
             start_new_session=True,  # Ctrl-C in the terminal reaches only `oms dev`, which drains
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, safe between fork/exec
         )
-        child = Child(name, process, log_path, log)
+        child = Child(name, process, log_path, log, command, env)
         self.running.append(child)
         return child
+
+    def restart(self, child: Child) -> Child:
+        """The same command, name, environment and log file, in a new process."""
+        self.stop(child, timeout=5.0)
+        return self.start(child.name, child.command, child.env)
 
     def stop(self, child: Child, *, timeout: float = 30.0, kill: bool = False) -> None:
         if child.alive():

@@ -51,6 +51,7 @@ class DemoReport(BaseModel):
     passed: bool
     temporal_ui: str
     elapsed_seconds: float
+    scenarios: list[Any] = []  # ScenarioReport (oms.local.scenarios), one per scenario run
 
 
 @dataclass

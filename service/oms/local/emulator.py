@@ -27,6 +27,9 @@ from moto.moto_server.werkzeug_app import (
 from moto.ses.models import ses_backends
 from werkzeug.serving import make_server
 
+from oms.local.fast_dynamodb import make_transactions_flat
+from oms.local.fast_sqs import make_sqs_flat
+from oms.local.faults import FaultInjector
 from oms.local.moto import SENT_EMAILS_PATH
 
 _LOCK = threading.RLock()
@@ -88,7 +91,7 @@ class _WithSentEmails:
 
 class EmulatorServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
-        app = _WithSentEmails(DomainDispatcherApplication(create_backend_app))
+        app = FaultInjector(_WithSentEmails(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )
@@ -99,6 +102,8 @@ class EmulatorServer(ThreadedMotoServer):
 def start_emulator(host: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer:
     """Start moto's server in a thread of this process; `get_host_and_port()` tells the port."""
     make_dynamodb_serializable()
+    make_sqs_flat()
+    make_transactions_flat()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = EmulatorServer(ip_address=host, port=port, verbose=False)
     server.start()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -53,7 +55,11 @@ class StackOptions:
     codec_port: int = 8081
     workers: int = 1
     intake: bool = True
-    db_filename: str | None = None  # keep Temporal's state across restarts
+    # Temporal's state is in this SQLite file, so a restarted server loses nothing; None: a
+    # temporary file for the run. `persist=False` keeps it in memory (the benchmark's fresh
+    # servers, where a file would only add disk writes to what is measured).
+    db_filename: str | None = None
+    persist: bool = True
     state_dir: Path = Path(".oms")
     ready_timeout: float = 60.0
 
@@ -94,9 +100,20 @@ class LocalStack:
     children: Children = field(init=False)
     workers: list[Child] = field(default_factory=list)
     queues: QueueUrls | None = None
+    temporal: Child | None = None
+    _scratch: Path | None = None  # temporary files of this run, removed by stop()
+    _workers_started: int = 0
 
     def __post_init__(self) -> None:
         self.children = Children(self.options.state_dir / "logs")
+
+    @property
+    def db_filename(self) -> str | None:
+        if self.options.db_filename or not self.options.persist:
+            return self.options.db_filename
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="oms-temporal-"))
+        return str(self._scratch / "temporal.db")
 
     @property
     def temporal_address(self) -> str:
@@ -168,9 +185,9 @@ class LocalStack:
             "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
             "--ui-codec-endpoint", self.codec_url,
         ]  # fmt: skip
-        if o.db_filename:
-            command += ["--db-filename", o.db_filename]
-        temporal = self.children.start("temporal", command, self._env())
+        if self.db_filename:
+            command += ["--db-filename", self.db_filename]
+        temporal = self.temporal = self.children.start("temporal", command, self._env())
         emulator = self.children.start(
             "aws",
             [
@@ -260,7 +277,9 @@ class LocalStack:
             await asyncio.sleep(0.2)
 
     def start_worker(self) -> Child:
-        name = f"worker-{len(self.workers) + 1}"
+        self._workers_started += 1
+        name = f"worker-{self._workers_started}"
+        # The product's worker with the demo's step latency around it (oms.local.latency).
         worker = self.children.start(name, [sys.executable, "-m", "oms.local.worker"], self._env())
         self.workers.append(worker)
         return worker
@@ -268,6 +287,23 @@ class LocalStack:
     def kill_worker(self, worker: Child) -> None:
         """SIGKILL: a crash, not a drain (the demo's crash scenario)."""
         self.children.stop(worker, kill=True)
+        self.workers.remove(worker)
+
+    def drain_worker(self, worker: Child) -> int | None:
+        """SIGTERM: the worker stops polling, finishes what it started, exits; its exit code."""
+        self.children.stop(worker, timeout=self.settings.graceful_shutdown_seconds + 5)
+        self.workers.remove(worker)
+        return worker.process.returncode
+
+    def restart(self, child: Child) -> Child:
+        """Start a child that died again: same name, command and log (the supervisor)."""
+        new = self.children.restart(child)
+        if child in self.workers:
+            self.workers[self.workers.index(child)] = new
+        if child is self.temporal:
+            self.temporal = new
+            self._wait(new, "Temporal dev server", self._temporal_ready)
+        return new
 
     async def connect(self) -> Client:
         converter = data_converter(self.settings)
@@ -295,3 +331,5 @@ class LocalStack:
     def stop(self) -> None:
         self.children.stop_all(timeout=self.settings.graceful_shutdown_seconds + 5)
         self.local_env_path.unlink(missing_ok=True)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)

@@ -1,0 +1,173 @@
+"""The fault scenarios of `oms demo`: what each does, and what it proves, in plain words."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from oms.local.demo import DemoOrder, DemoOrderResult
+from oms.local.faults import injected_errors, set_fault
+from oms.local.scenarios import (
+    HAPPY,
+    NOT_YET,
+    Check,
+    ScenarioReport,
+    Scene,
+    failed_attempts,
+    in_flight,
+    outcome_checks,
+    run_orders,
+    stock_snapshot,
+    until,
+)
+
+EMAIL_OUTAGE_SECONDS = 15.0
+PROVES = {
+    "orders": "Every kind of order ends as it should: completed, cancelled with its stock and "
+    "payment given back, failed for stock or payment, completed despite a flaky payment.",
+    "crash": "A worker killed mid-order loses nothing: Temporal kept each order's state, and a "
+    "new worker carried on from the step that was running.",
+    "server-restart": "The Temporal server killed mid-flight and started again from its database "
+    "file loses nothing: workers and the intake reconnect, every order finishes once.",
+    "email-outage": "While SES refuses every call, orders wait at their email and send it once "
+    "SES is back: no email lost, none sent twice.",
+    "drain": "A worker stopped with SIGTERM (a deploy) finishes what it started before it exits: "
+    "no activity attempt fails, nothing is retried.",
+}
+
+
+async def _wait_for_in_flight(orders: list[DemoOrder]) -> list[DemoOrder]:
+    await until(
+        lambda: any(o.state in ("AUTHORIZED", "PREPARED") for o in orders), within=120,
+        what="an order in flight",
+    )  # fmt: skip
+    return in_flight(orders)
+
+
+def _names(orders: list[DemoOrder]) -> str:
+    return ", ".join(o.order_id for o in orders) or "none"
+
+
+async def crash(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:
+    hit: list[DemoOrder] = []
+
+    async def kill(orders: list[DemoOrder]) -> None:
+        hit.extend(await _wait_for_in_flight(orders))
+        victim = scene.stack.workers[0]
+        scene.stack.kill_worker(victim)
+        killed = time.monotonic()
+        scene.say(f"killed {victim.name} (pid {victim.pid}) with SIGKILL; in flight: {_names(hit)}")
+        replacement = scene.stack.start_worker()
+        scene.say(
+            f"started {replacement.name}. A step that was running on the dead worker is handed "
+            "out again when its 30 s start-to-close timeout passes; until then its order waits."
+        )
+        while not all(o.state in ("COMPLETED", "CANCELLED", "FAILED") for o in hit):
+            await asyncio.sleep(0.5)
+            waited = time.monotonic() - killed
+            if int(waited * 2) % 10 == 0:  # every 5 s
+                waiting = [o for o in hit if o.state not in ("COMPLETED", "CANCELLED", "FAILED")]
+                scene.say(f"{waited:.0f}s after the crash, waiting for: {_names(waiting)}")
+
+    before = stock_snapshot(scene.stack)
+    orders, results = await run_orders(scene, extra, during=kill)
+    checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+    finished = bool(hit) and all(o.state == o.scenario.expected for o in hit)
+    checks.append(
+        Check(what=f"the orders in flight at the crash finished: {_names(hit)}", ok=finished)
+    )
+    return checks, results
+
+
+async def server_restart(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:
+    hit: list[DemoOrder] = []
+    restarted_in: list[float] = []
+
+    async def restart(orders: list[DemoOrder]) -> None:
+        hit.extend(await _wait_for_in_flight(orders))
+        temporal = scene.stack.temporal
+        assert temporal is not None
+        scene.stack.children.stop(temporal, kill=True)
+        scene.say(f"killed the Temporal dev server with SIGKILL; in flight: {_names(hit)}")
+        began = time.monotonic()
+        await asyncio.to_thread(scene.stack.restart, temporal)
+        restarted_in.append(time.monotonic() - began)
+        scene.say(
+            f"restarted it from {scene.stack.db_filename} in {restarted_in[0]:.1f}s; workers and "
+            "the intake bridge reconnect by themselves"
+        )
+
+    before = stock_snapshot(scene.stack)
+    orders, results = await run_orders(scene, extra, during=restart)
+    checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+    checks.append(Check(what=f"the server was restarted mid-flight ({len(hit)} orders in flight)",
+                        ok=bool(hit and restarted_in)))  # fmt: skip
+    return checks, results
+
+
+async def email_outage(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:
+    endpoint = scene.stack.aws_endpoint
+    refused_before = injected_errors(endpoint)["ses"]
+    set_fault(endpoint, "ses", EMAIL_OUTAGE_SECONDS)
+    scene.say(
+        f"SES is down for {EMAIL_OUTAGE_SECONDS:.0f}s: every call answers 503 ServiceUnavailable, "
+        "as AWS does in an outage; boto3 retries, then Temporal retries the email step"
+    )
+    before = stock_snapshot(scene.stack)
+    orders, results = await run_orders(scene, extra)
+    refused = injected_errors(endpoint)["ses"] - refused_before
+    checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+    checks.append(Check(what=f"SES refused {refused} calls during the outage", ok=refused > 0))
+    return checks, results
+
+
+async def drain(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:
+    codes: list[int | None] = []
+
+    async def stop_one(orders: list[DemoOrder]) -> None:
+        await _wait_for_in_flight(orders)
+        victim = scene.stack.workers[0]
+        scene.say(f"sent SIGTERM to {victim.name}: it stops polling and finishes what it started")
+        began = time.monotonic()
+        codes.append(await asyncio.to_thread(scene.stack.drain_worker, victim))
+        scene.say(
+            f"{victim.name} exited with code {codes[0]} after {time.monotonic() - began:.1f}s"
+        )
+        scene.say(f"started {scene.stack.start_worker().name} in its place (as a deploy would)")
+
+    before = stock_snapshot(scene.stack)
+    orders, results = await run_orders(scene, max(extra, 30), during=stop_one)
+    happy = [o.order_id for o in orders if o.scenario is HAPPY]
+    failed = await failed_attempts(scene.client, happy)
+    checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+    checks += [
+        Check(what=f"the drained worker exited cleanly (code {codes[0] if codes else '?'})",
+              ok=codes == [0]),
+        Check(what=f"{failed} failed activity attempts in {len(happy)} orders", ok=failed == 0),
+    ]  # fmt: skip
+    return checks, results
+
+
+async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
+    began = time.monotonic()
+    if name in NOT_YET:
+        return ScenarioReport(
+            name=name,
+            proves="",
+            passed=True,
+            seconds=0.0,
+            skipped=f"not available yet: {NOT_YET[name]}",
+        )
+    scene.say(f"scenario {name}")
+    if name == "orders":
+        before = stock_snapshot(scene.stack)
+        orders, results = await run_orders(scene, extra)
+        checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+    else:
+        scenario = {"crash": crash, "server-restart": server_restart,
+                    "email-outage": email_outage, "drain": drain}[name]  # fmt: skip
+        checks, results = await scenario(scene, extra)
+    return ScenarioReport(
+        name=name, proves=PROVES[name], passed=all(c.ok for c in checks),
+        seconds=round(time.monotonic() - began, 1), checks=checks, orders=results,
+    )  # fmt: skip

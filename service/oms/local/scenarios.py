@@ -1,0 +1,175 @@
+"""`oms demo --scenario S`: the demo orders run through a fault (a worker killed, the Temporal
+server killed and restarted, an SES outage, a worker drained), each followed by checks of what
+the scenario proves — nothing lost, nothing done twice, one email per outcome, stock adding up.
+
+Faults are made from outside the product: signals to the stack's processes and the emulator's
+fault API. The product's code paths carry none of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from oms.aws import aws_clients
+from oms.local.demo import TERMINAL, DemoOrder, DemoOrderResult, DemoRunner, plan, submit
+from oms.local.demo_orders import DEMO_STOCK, SCENARIOS
+from oms.local.stack import LocalStack
+from oms.orders.client import OrderClient
+from oms.orders.contract import OrderState, order_workflow_id
+
+Say = Callable[[str], None]
+# Built elsewhere: `dynamodb-outage` needs NEEDS_ATTENTION (operations issue), `returns` the
+# returns workflow (§6b). They are accepted and reported as not available yet.
+NOT_YET = {
+    "dynamodb-outage": "needs the NEEDS_ATTENTION state of the operations work",
+    "returns": "needs the returns workflow (PRODUCT.md §6b)",
+}
+FAULT_SCENARIOS = ("crash", "server-restart", "email-outage", "drain")
+NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
+
+
+class Check(BaseModel):
+    what: str
+    ok: bool
+
+
+class ScenarioReport(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    name: str
+    proves: str
+    passed: bool
+    seconds: float
+    checks: list[Check] = []
+    orders: list[DemoOrderResult] = []
+    skipped: str | None = None
+
+
+@dataclass
+class Scene:
+    """What a scenario works with: the private stack, a client, a way to talk to the person."""
+
+    stack: LocalStack
+    client: Client
+    orders: OrderClient
+    say: Say
+    on_change: Callable[[DemoOrder], None]
+
+    def runner(self) -> DemoRunner:
+        return DemoRunner(
+            self.orders, aws_endpoint=self.stack.aws_endpoint, on_change=self.on_change
+        )
+
+    async def submit(self, orders: list[DemoOrder]) -> None:
+        assert self.stack.queues is not None
+        await asyncio.to_thread(submit, aws_clients().sqs, self.stack.queues.intake, orders)
+
+
+# --- checks shared by the scenarios ----------------------------------------------------------
+
+
+def stock_snapshot(stack: LocalStack) -> dict[str, tuple[int, int]]:
+    ledger = aws_clients().ledger(stack.settings)
+    levels = {sku: ledger.get_stock(sku) for sku in DEMO_STOCK}
+    return {sku: (lv.available, lv.reserved) if lv else (0, 0) for sku, lv in levels.items()}
+
+
+def outcome_checks(
+    orders: list[DemoOrder], results: list[DemoOrderResult], before: dict[str, tuple[int, int]],
+    after: dict[str, tuple[int, int]],
+) -> list[Check]:  # fmt: skip
+    """0 lost, 0 duplicated, one email each, and stock = before - what completed orders took."""
+    submitted = {o.order_id for o in orders}
+    finished = {r.order_id for r in results if r.state is not None}
+    taken: dict[str, int] = dict.fromkeys(DEMO_STOCK, 0)
+    by_id = {r.order_id: r for r in results}
+    for order in orders:
+        if by_id[order.order_id].state == OrderState.COMPLETED:
+            for line in order.body["items"]:
+                taken[line["sku"]] = taken.get(line["sku"], 0) + int(line["quantity"])
+    expected_stock = {sku: (before[sku][0] - taken[sku], before[sku][1]) for sku in DEMO_STOCK}
+    wrong = [r for r in results if not r.ok]
+    return [
+        Check(what=f"{len(finished)} of {len(submitted)} orders reached an outcome (0 lost)",
+              ok=finished == submitted),
+        Check(what="every order ended as its scenario expects"
+              + (f" (not: {', '.join(r.order_id for r in wrong)})" if wrong else ""),
+              ok=not wrong),
+        Check(what="exactly one email per order (0 duplicated)",
+              ok=all(r.emails == 1 for r in results)),
+        Check(what="stock fell by exactly what completed orders took; none left reserved",
+              ok=after == expected_stock),
+    ]  # fmt: skip
+
+
+async def follow_through_outages(
+    runner: DemoRunner, orders: list[DemoOrder]
+) -> list[DemoOrderResult]:
+    """Follow the orders; a dropped connection (the server restarting) is retried, not fatal."""
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            return await runner.follow(orders)
+        except RuntimeError:  # temporalio reports a lost server as RPCError (a RuntimeError)
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def until(condition: Callable[[], bool], *, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def in_flight(orders: list[DemoOrder]) -> list[DemoOrder]:
+    return [o for o in orders if o.state in ("RESERVED", "AUTHORIZED", "PREPARED", "PAID")]
+
+
+async def run_orders(
+    scene: Scene, extra: int, *, during: Callable[[list[DemoOrder]], Awaitable[None]] | None = None
+) -> tuple[list[DemoOrder], list[DemoOrderResult]]:
+    """Submit one order per demo scenario plus `extra` happy ones and follow them to the end;
+    `during` runs once they are submitted (the fault)."""
+    orders = plan(extra)
+    runner = scene.runner()
+    # The order to cancel goes first, alone, and is cancelled before the rest arrive: on a busy
+    # machine it could otherwise finish before anyone sees it in flight.
+    first = [o for o in orders if o.scenario.cancel]
+    rest = [o for o in orders if not o.scenario.cancel]
+    await scene.submit(first)
+    following_first = asyncio.create_task(follow_through_outages(runner, first))
+    await until(
+        lambda: all(o.state.startswith("CANCELLING") or o.state in TERMINAL for o in first),
+        within=120, what="the order to cancel",
+    )  # fmt: skip
+    await scene.submit(rest)
+    scene.say(f"submitted {len(orders)} orders to the intake queue")
+    following_rest = asyncio.create_task(follow_through_outages(runner, rest))
+    if during is not None:
+        await during(orders)
+    by_id = {r.order_id: r for r in [*await following_first, *await following_rest]}
+    return orders, [by_id[o.order_id] for o in orders]
+
+
+async def failed_attempts(client: Client, order_ids: list[str]) -> int:
+    """Activity attempts that failed or timed out, over these orders' histories."""
+    bad = {EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT}
+    count = 0
+    for order_id in order_ids:
+        history = await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
+        count += sum(event.event_type in bad for event in history.events)
+    return count
+
+
+HAPPY = SCENARIOS["happy"]

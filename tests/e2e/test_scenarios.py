@@ -1,0 +1,101 @@
+"""`oms demo --scenario S` as a person runs it, and `oms dev`'s supervisor: each fault scenario
+passes its own checks, and a dead child of `oms dev` is restarted (the emulator stops it)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from oms.local.demo import DemoReport
+from oms.local.stack import free_port
+from tests.e2e.test_local_stack import OMS, clean_env, descendants, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def demo(tmp_path: Path, scenario: str) -> DemoReport:
+    result = subprocess.run(
+        [*OMS, "demo", "--scenario", scenario, "--json", "--step-latency-ms", "50"],
+        cwd=tmp_path, env=clean_env(), check=False, capture_output=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    return DemoReport.model_validate(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "proof"),
+    [
+        ("server-restart", "the server was restarted mid-flight"),
+        ("email-outage", "SES refused"),
+        ("drain", "0 failed activity attempts"),
+    ],
+)
+def test_fault_scenario_passes_its_checks(tmp_path: Path, scenario: str, proof: str) -> None:
+    report = demo(tmp_path, scenario)
+    [run] = report.scenarios
+    assert run["name"] == scenario
+    assert run["passed"]
+    checks = {c["what"]: c["ok"] for c in run["checks"]}
+    assert all(checks.values()), checks
+    assert any(proof in what for what in checks)
+    assert any("(0 lost)" in what for what in checks)
+    assert all(o.emails == 1 and o.state == o.expected for o in report.orders)
+
+
+def test_unbuilt_scenario_says_so(tmp_path: Path) -> None:
+    report = demo(tmp_path, "returns")
+    assert "not available yet" in report.scenarios[0]["skipped"]
+
+
+def _child(dev: subprocess.Popen[bytes], marker: str) -> psutil.Process | None:
+    for pid in descendants(dev.pid):
+        try:
+            process = psutil.Process(pid)
+            if marker in " ".join(process.cmdline()):
+                return process
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def _until(condition: object, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_oms_dev_restarts_a_dead_worker_and_stops_when_the_emulator_dies(tmp_path: Path) -> None:
+    ports = [str(free_port()) for _ in range(3)]
+    dev = subprocess.Popen(
+        [*OMS, "dev", "--no-demo", "--temporal-port", ports[0], "--ui-port", ports[1],
+         "--aws-port", ports[2]],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for(tmp_path / ".oms" / "local.env", dev)
+        worker = _child(dev, "oms worker")
+        assert worker is not None
+        worker.send_signal(signal.SIGKILL)
+        _until(lambda: (w := _child(dev, "oms worker")) is not None and w.pid != worker.pid,
+               "a new worker")  # fmt: skip
+
+        emulator = _child(dev, "oms.local.emulator")
+        assert emulator is not None
+        emulator.send_signal(signal.SIGKILL)
+        _, stderr = dev.communicate(timeout=60)
+        text = stderr.decode()
+        assert dev.returncode == 1, text[-2000:]
+        assert "worker-1 exited with code -9; restarted it" in text
+        assert "the AWS emulator (moto) exited" in text
+        assert not (tmp_path / ".oms" / "local.env").exists()
+    finally:
+        if dev.poll() is None:
+            dev.send_signal(signal.SIGTERM)
+            dev.wait(60)
