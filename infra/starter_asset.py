@@ -52,6 +52,23 @@ PRUNED = (
     "pycountry/locales",  # translations: the starter only reads the codes
     "pycountry/tests",
     "temporalio/bridge/sdk-core",  # the Rust sources of the compiled bridge
+    # Powertools utilities the handler never imports (it uses logging, batch, data_classes).
+    "aws_lambda_powertools/event_handler",
+    *(
+        f"aws_lambda_powertools/utilities/{name}"
+        for name in (
+            "auth_alpha",
+            "circuit_breaker",
+            "data_masking",
+            "feature_flags",
+            "idempotency",
+            "kafka",
+            "metadata",
+            "parameters",
+            "streaming",
+            "validation",
+        )
+    ),
 )
 # temporalio's optional integrations: the starter uses only the pydantic data converter.
 TEMPORALIO_CONTRIB_KEPT = frozenset({"__init__.py", "pydantic.py", "pydantic"})

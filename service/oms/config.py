@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oms.orders.contract import DEFAULT_TASK_QUEUE
+from oms.orders.models import ses_address
 
 ENV_PREFIX = "OMS_"
 
@@ -75,10 +76,10 @@ class Settings(BaseSettings):
     @field_validator("sender_email")
     @classmethod
     def _sender_is_an_address(cls, value: str) -> str:
-        local, _, domain = value.partition("@")
-        if not local or "." not in domain:
-            raise ValueError("must be an email address such as orders@example.com")
-        return value
+        try:
+            return ses_address(value)
+        except ValueError:
+            raise ValueError("must be an email address such as orders@example.com") from None
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""The one place that builds a Temporal client.
+"""Connecting to Temporal, with the one data converter every process uses.
 
 The connection comes from Temporal's standard environment configuration
 (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_CLIENT_CERT_DATA` /

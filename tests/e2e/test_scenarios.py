@@ -72,18 +72,18 @@ def _until(condition: object, what: str, timeout: float = 60) -> None:
 
 
 def test_oms_dev_restarts_a_dead_worker_and_stops_when_the_emulator_dies(tmp_path: Path) -> None:
-    ports = [str(free_port()) for _ in range(3)]
+    ports = [str(free_port()) for _ in range(4)]
     dev = subprocess.Popen(
         [*OMS, "dev", "--no-demo", "--temporal-port", ports[0], "--ui-port", ports[1],
-         "--aws-port", ports[2]],
+         "--aws-port", ports[2], "--codec-port", ports[3]],
         cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
         wait_for(tmp_path / ".oms" / "local.env", dev)
-        worker = _child(dev, "oms worker")
+        worker = _child(dev, "oms.local.worker")
         assert worker is not None
         worker.send_signal(signal.SIGKILL)
-        _until(lambda: (w := _child(dev, "oms worker")) is not None and w.pid != worker.pid,
+        _until(lambda: (w := _child(dev, "oms.local.worker")) is not None and w.pid != worker.pid,
                "a new worker")  # fmt: skip
 
         emulator = _child(dev, "oms.local.emulator")

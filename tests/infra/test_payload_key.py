@@ -36,7 +36,7 @@ def role_of_workers(synth: Synth) -> str:
 
 
 def role_of_starter(synth: Synth) -> str:
-    _, function = synth.one("AWS::Lambda::Function")
+    _, function = synth.starter()
     role: str = function["Role"]["Fn::GetAtt"][0]
     return role
 
@@ -72,7 +72,7 @@ def test_both_processes_are_told_the_key(synth: Synth) -> None:
     _, task = synth.one("AWS::ECS::TaskDefinition")
     (container,) = task["ContainerDefinitions"]
     worker_env = {e["Name"]: e["Value"] for e in container["Environment"]}
-    _, function = synth.one("AWS::Lambda::Function")
+    _, function = synth.starter()
 
     assert worker_env["OMS_PAYLOAD_KEY_ID"] == arn
     assert function["Environment"]["Variables"]["OMS_PAYLOAD_KEY_ID"] == arn

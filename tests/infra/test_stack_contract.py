@@ -26,6 +26,7 @@ DEPLOYED_VALUES = {
     "OMS_SES_CONFIGURATION_SET": "EmailConfigurationSet6A762543-AbCdEf",
     "OMS_INTAKE_QUEUE": "https://sqs.eu-west-1.amazonaws.com/123456789012/OmsOnTemporal-IntakeQueue",
     "OMS_DLQ": "https://sqs.eu-west-1.amazonaws.com/123456789012/OmsOnTemporal-IntakeDLQ",
+    "OMS_PAYLOAD_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-12345678",
 }
 
 

@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 PYTHON_313 = find_python("3.13")
 HOST_PLATFORM = f"manylinux2014_{platform.machine()}"
-ZIPPED_LIMIT = 25 * 1024 * 1024
+# The goal was 25 MiB before payload encryption; the codec's `cryptography` (its Rust
+# binding alone is ~4 MiB zipped) is what the starter needs to encrypt every order it starts.
+ZIPPED_LIMIT = 28 * 1024 * 1024
 ELF_MACHINE_AARCH64 = 183  # e_machine in the ELF header
 
 needs_313 = pytest.mark.skipif(PYTHON_313 is None, reason="no Python 3.13 on this machine")

@@ -167,8 +167,8 @@ def submit(
 ) -> None:
     """Put orders on the intake queue (OMS_INTAKE_QUEUE).
 
-    All orders are validated first (PRODUCT.md §4 rules); if any is invalid, the first problem
-    is reported with its line number and nothing is sent (exit 2).
+    All orders are validated first (the rules in the README's "Order message"); if any is
+    invalid, the first problem is reported with its line number and nothing is sent (exit 2).
 
     Example: oms submit orders.jsonl    or    cat order.json | oms submit -
     """

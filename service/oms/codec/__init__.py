@@ -1,4 +1,4 @@
-"""Payload encryption (PRODUCT.md §6c): the KMS envelope codec and Temporal's remote codec
+"""Payload encryption: the KMS envelope codec and Temporal's remote codec
 server. Search attributes, memo keys, workflow ids and headers are never encrypted: they must
 carry no personal data."""
 

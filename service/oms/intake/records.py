@@ -1,4 +1,4 @@
-"""From one SQS record to exactly one order workflow (PRODUCT.md §5).
+"""From one SQS record to exactly one order workflow.
 
 - valid and new: start `order-<orderId>` with the order's fingerprint in the memo;
 - already started (running or closed) with the same body: a duplicate, acknowledged;
@@ -57,6 +57,24 @@ def _keys(message: Message, order_id: str | None, outcome: str) -> dict[str, str
     return {"order_id": order_id, "message_id": message.message_id, "outcome": outcome}
 
 
+SQS_MAX_BYTES = 256 * 1024
+ATTRIBUTE_OVERHEAD = 512  # names, types, kind and source id of our attributes
+
+
+def _printable(text: str) -> str:
+    """Reasons may quote the input: no control characters in a message attribute."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _fitting(reason: str, body: str) -> str:
+    """The reason, cut so the body (unchanged) plus our attributes stay within SQS's limit."""
+    room = SQS_MAX_BYTES - len(body.encode()) - ATTRIBUTE_OVERHEAD
+    reason = reason[: max(16, min(MAX_REASON, room))]
+    while len(reason.encode()) > max(16, min(MAX_REASON, room)):
+        reason = reason[:-1]
+    return reason
+
+
 class OrderIntake:
     def __init__(self, *, orders: OrderClient, sqs: SQSClient, dlq_url: str) -> None:
         self.orders = orders
@@ -86,12 +104,13 @@ class OrderIntake:
     async def _dead_letter(self, message: Message, kind: Outcome, reason: str) -> None:
         """Move the message to the DLQ unchanged, the reason in its attributes. Blocking boto3
         runs in a thread; if the DLQ is unreachable this raises and the record is retried."""
+        reason = _fitting(_printable(reason), message.body)
         await asyncio.to_thread(
             self.sqs.send_message,
             QueueUrl=self._dlq_url,
             MessageBody=message.body,
             MessageAttributes={
-                REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason[:MAX_REASON]},
+                REASON_ATTRIBUTE: {"DataType": "String", "StringValue": reason},
                 KIND_ATTRIBUTE: {"DataType": "String", "StringValue": kind.value},
                 SOURCE_ATTRIBUTE: {"DataType": "String", "StringValue": message.message_id},
             },

@@ -30,7 +30,7 @@ Say = Callable[[str], None]
 # returns workflow (§6b). They are accepted and reported as not available yet.
 NOT_YET = {
     "dynamodb-outage": "needs the NEEDS_ATTENTION state of the operations work",
-    "returns": "needs the returns workflow (PRODUCT.md §6b)",
+    "returns": "needs the returns workflow",
 }
 FAULT_SCENARIOS = ("crash", "server-restart", "email-outage", "drain")
 NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)

@@ -1,6 +1,6 @@
 """The payment provider interface and a simulated provider that keeps its books in the ledger.
 
-Tokens of the simulator (PRODUCT.md §4): `tok_declined` is declined at authorization,
+Tokens of the simulator: `tok_declined` is declined at authorization,
 `tok_flaky` fails transiently on its first two attempts, `tok_capture_declined` authorizes but
 is declined at capture; anything else succeeds. Replace `SimulatedGateway` with a real
 provider's client behind the same protocol.

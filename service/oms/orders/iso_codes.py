@@ -11,4 +11,9 @@ from typing import Final
 import pycountry
 
 COUNTRIES: Final = frozenset(country.alpha_2 for country in pycountry.countries)
-CURRENCIES: Final = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+# ISO 4217 also lists codes that are not money a shop can charge: precious metals, funds,
+# special drawing rights, the testing code and "no currency".
+NOT_MONEY: Final = frozenset(
+    {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
+)
+CURRENCIES: Final = frozenset(c.alpha_3 for c in pycountry.currencies) - NOT_MONEY

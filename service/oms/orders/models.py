@@ -1,4 +1,4 @@
-"""The order message (PRODUCT.md §4): camelCase on the wire, snake_case in Python. No I/O.
+"""The order message: camelCase on the wire, snake_case in Python. No I/O.
 
 Money is `Decimal` end to end (never float arithmetic), normalised to two places so the same
 order always has the same canonical form and fingerprint.
@@ -11,11 +11,11 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     ValidationError,
@@ -60,6 +60,24 @@ def _code_in(codes: frozenset[str], standard: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+MAX_LOCAL_PART: Final = 64
+
+
+def ses_address(value: str) -> str:
+    """An address SES accepts: ASCII local part of at most 64 characters, the domain in its
+    ASCII (punycode) form. The one email validator of the product (orders and settings)."""
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an email address SES accepts ({exc})") from None
+    local = checked.ascii_email.rpartition("@")[0] if checked.ascii_email else ""
+    if not checked.ascii_email or len(local) > MAX_LOCAL_PART:
+        raise ValueError(f"the part before @ may have at most {MAX_LOCAL_PART} characters")
+    return checked.ascii_email
+
+
+EmailAddress = Annotated[str, StringConstraints(max_length=254), AfterValidator(ses_address)]
+
 CountryCode = Annotated[
     str, StringConstraints(pattern=r"^[A-Z]{2}$"), _code_in(COUNTRIES, "ISO 3166 alpha-2 country")
 ]
@@ -88,7 +106,7 @@ class Address(WireModel):
 class Customer(WireModel):
     id: Identifier
     name: Text
-    email: EmailStr
+    email: EmailAddress
     address: Address
 
 
@@ -147,12 +165,36 @@ def _describe(error: Any) -> str:
     return f"{location}: {message}"
 
 
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Reject a body that names a key twice: with "last one wins" a body naming two order ids
+    would start the second."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(f"duplicate key {key[:40]!r}")
+        seen[key] = value
+    return seen
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """Reasons may quote the input: no control characters, bounded."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:limit]
+
+
 def parse_order(body: str | bytes) -> OrderMessage:
     """Parse and validate an SQS message body; raise `InvalidOrderError` with every problem."""
     raw = body.encode() if isinstance(body, str) else body
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidOrderError(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     try:
-        return OrderMessage.model_validate_json(raw, by_alias=True)
+        document = json.loads(raw, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidOrderError(f"body is not valid JSON: {_printable(str(exc))}") from None
+    try:
+        return OrderMessage.model_validate(document, by_alias=True)
     except ValidationError as exc:
         raise InvalidOrderError("; ".join(_describe(e) for e in exc.errors())) from None

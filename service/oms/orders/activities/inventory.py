@@ -9,7 +9,7 @@ retried attempt finds its own record and does nothing.
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from oms.orders.contract import ErrorType
 from oms.orders.ledger import Ledger, TransactionConflictError
@@ -23,7 +23,12 @@ def compensated(what: str, order_id: str) -> ApplicationError:
         f"{what} of order {order_id} was already compensated",
         type=ErrorType.ALREADY_COMPENSATED,
         non_retryable=True,
+        category=BENIGN,
     )
+
+
+# A business answer, not a fault: logged without a traceback, not counted as a failure.
+BENIGN = ApplicationErrorCategory.BENIGN
 
 
 class InventoryActivities:
@@ -56,6 +61,7 @@ class InventoryActivities:
                 {"skus": short},
                 type=ErrorType.OUT_OF_STOCK,
                 non_retryable=True,
+                category=BENIGN,
             ) from None
         activity.logger.info("reserved stock for order %s", request.order_id)
         return ReserveResult()

@@ -8,7 +8,7 @@ retried. The provider sits behind `PaymentGateway`; `SimulatedGateway` is the lo
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from oms.orders.contract import ErrorType
 from oms.orders.gateway import (
@@ -33,7 +33,11 @@ def _business(exc: Exception) -> ApplicationError:
         if isinstance(exc, PaymentDeclinedError)
         else ErrorType.ALREADY_COMPENSATED
     )
-    return ApplicationError(str(exc), type=kind, non_retryable=True)
+    return ApplicationError(str(exc), type=kind, non_retryable=True, category=BENIGN)
+
+
+# A business answer, not a fault: logged without a traceback, not counted as a failure.
+BENIGN = ApplicationErrorCategory.BENIGN
 
 
 class PaymentActivities:

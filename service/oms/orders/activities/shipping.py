@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from oms.orders.activities.inventory import compensated
 from oms.orders.contract import ErrorType
@@ -24,6 +24,9 @@ from oms.orders.payloads import (
     ShipResult,
 )
 from oms.orders.records import Package, Reservation, Status, now_iso
+
+# A business answer, not a fault: logged without a traceback, not counted as a failure.
+BENIGN = ApplicationErrorCategory.BENIGN
 
 
 class ShippingActivities:
@@ -85,6 +88,7 @@ class ShippingActivities:
             f"package of order {request.order_id} cannot ship: {state}",
             type=ErrorType.ALREADY_COMPENSATED,
             non_retryable=True,
+            category=BENIGN,
         )
 
     @activity.defn
