@@ -1,30 +1,31 @@
-"""The post-deploy smoke check's queue and canary logic, against moto (in process)."""
+"""The post-deploy smoke check's queue and canary logic, against the session's moto server.
+
+Not `mock_aws`: it resets moto's in-process backends on exit, which would wipe the tables and
+queues the session's shared emulator serves to every later test."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import uuid
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from infra.smoke import check_queues, outputs_of, run_canary
 from oms.orders.models import parse_order
 
 
 @pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield boto3.client("sqs", region_name="eu-west-1")
+def sqs(moto_endpoint: str) -> Any:
+    return boto3.client("sqs", endpoint_url=moto_endpoint, region_name="eu-west-1")
 
 
 def queues(sqs: Any) -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:8]
     return (
-        sqs.create_queue(QueueName="intake")["QueueUrl"],
-        sqs.create_queue(QueueName="dlq")["QueueUrl"],
+        sqs.create_queue(QueueName=f"smoke-intake-{tag}")["QueueUrl"],
+        sqs.create_queue(QueueName=f"smoke-dlq-{tag}")["QueueUrl"],
     )
 
 

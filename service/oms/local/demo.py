@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+from temporalio.service import RPCError
 
 from oms.local.demo_orders import SCENARIOS, Scenario, scenario_body
 from oms.local.moto import sent_emails
@@ -20,7 +21,8 @@ from oms.orders.client import NoWorkerError, OrderClient, OrderNotFoundError
 from oms.orders.contract import OrderState
 from oms.orders.payloads import CancelRequest, OrderStatus
 
-CANCEL_WHEN = {OrderState.RESERVED, OrderState.AUTHORIZED}
+# Any state before capture: on a busy machine a later cancel could reach it after capture.
+CANCEL_WHEN = {OrderState.RECEIVED, OrderState.RESERVED, OrderState.AUTHORIZED}
 TERMINAL = {state.value for state in OrderState if state.terminal}
 
 
@@ -157,16 +159,16 @@ class DemoRunner:
             try:
                 await self._orders.workflow_info(order_id)
                 return
-            except OrderNotFoundError:
-                pass
+            except (OrderNotFoundError, RPCError):
+                pass  # not started yet, or the server is restarting
             await asyncio.sleep(delay)
             delay = delay if eager else min(2.0, delay * 1.5)
 
     async def _status(self, order_id: str) -> OrderStatus | None:
         try:
             return await self._orders.status(order_id)
-        except (NoWorkerError, OrderNotFoundError, RuntimeError):
-            return None  # no worker has picked it up yet
+        except (NoWorkerError, OrderNotFoundError, RuntimeError, RPCError):
+            return None  # not picked up yet, or the server is busy or restarting: ask again
 
     async def _watch(self, order: DemoOrder) -> None:
         while True:

@@ -38,7 +38,7 @@ PROVES = {
 
 async def _wait_for_in_flight(orders: list[DemoOrder]) -> list[DemoOrder]:
     await until(
-        lambda: any(o.state in ("AUTHORIZED", "PREPARED") for o in orders), within=120,
+        lambda: bool(in_flight(orders)), within=120,
         what="an order in flight",
     )  # fmt: skip
     return in_flight(orders)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from oms.aws import aws_clients
 from oms.local.demo import TERMINAL, DemoOrder, DemoOrderResult, DemoRunner, plan, submit
@@ -118,7 +119,7 @@ async def follow_through_outages(
     while True:
         try:
             return await runner.follow(orders)
-        except RuntimeError:  # temporalio reports a lost server as RPCError (a RuntimeError)
+        except (RuntimeError, RPCError):  # a lost connection, or the server restarting
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.5)
@@ -133,7 +134,9 @@ async def until(condition: Callable[[], bool], *, within: float, what: str) -> N
 
 
 def in_flight(orders: list[DemoOrder]) -> list[DemoOrder]:
-    return [o for o in orders if o.state in ("RESERVED", "AUTHORIZED", "PREPARED", "PAID")]
+    return [
+        o for o in orders if o.state in ("RESERVED", "AUTHORIZED", "PREPARED", "PAID", "SHIPPED")
+    ]
 
 
 async def run_orders(
