@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 
+from oms.aws import aws_clients
 from oms.local.demo import DemoOrder, DemoOrderResult
 from oms.local.faults import injected_errors, set_fault
+from oms.local.moto import sent_emails
 from oms.local.scenarios import (
     HAPPY,
     NOT_YET,
@@ -20,6 +23,8 @@ from oms.local.scenarios import (
     stock_snapshot,
     until,
 )
+from oms.orders.records import Payment
+from oms.returns.client import ReturnClient
 
 EMAIL_OUTAGE_SECONDS = 15.0
 PROVES = {
@@ -33,6 +38,9 @@ PROVES = {
     "SES is back: no email lost, none sent twice.",
     "drain": "A worker stopped with SIGTERM (a deploy) finishes what it started before it exits: "
     "no activity attempt fails, nothing is retried.",
+    "returns": "A customer returns part of a completed order: the parcel is received, the "
+    "accepted lines are refunded (partially, from the captured amount), the units are back in "
+    "stock, and the customer got one instructions email and one refund email.",
 }
 
 
@@ -148,6 +156,46 @@ async def drain(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderRe
     return checks, results
 
 
+async def returns(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:
+    before = stock_snapshot(scene.stack)
+    orders, results = await run_orders(scene, extra)
+    checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+    completed = next(o for o, r in zip(orders, results, strict=True) if r.state == "COMPLETED")
+    line = completed.body["items"][0]
+    sku, quantity, price = line["sku"], int(line["quantity"]), Decimal(str(line["unitPrice"]))
+    settings = scene.stack.settings
+    client = ReturnClient(
+        scene.orders,
+        window_days=settings.return_window_days,
+        parcel_days=settings.return_parcel_days,
+    )
+    stock_before = stock_snapshot(scene.stack)[sku][0]
+    opened = await client.open(
+        completed.order_id, {sku: quantity}, reason="demo: does not fit", request_id="demo"
+    )
+    scene.say(f"opened {opened.return_id} for {quantity} x {sku} of {completed.order_id}")
+    await client.receive(opened.return_id, None)
+    scene.say(f"received the parcel of {opened.return_id}: refunding and restocking")
+    final = await client.result(opened.return_id)
+    ledger = aws_clients().ledger(settings)
+    payment = await asyncio.to_thread(ledger.get, Payment, completed.order_id)
+    restocked = stock_snapshot(scene.stack)[sku][0] - stock_before
+    token = f" {completed.order_id} "
+    emails = sum(token in f" {e.subject} " for e in sent_emails(scene.stack.aws_endpoint)) - 1
+    expected = price * quantity
+    checks += [
+        Check(what=f"{opened.return_id} ended {final.state}", ok=final.state == "COMPLETED"),
+        Check(what=f"refunded {final.refund_amount} of {payment.captured if payment else '?'} "
+              f"captured (expected {expected})",
+              ok=final.refund_amount == expected and payment is not None
+              and payment.refunded == expected),
+        Check(what=f"{restocked} of {quantity} units of {sku} back in stock",
+              ok=restocked == quantity),
+        Check(what=f"{emails} return emails (instructions + refund)", ok=emails == 2),
+    ]  # fmt: skip
+    return checks, results
+
+
 async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
     began = time.monotonic()
     if name in NOT_YET:
@@ -164,8 +212,8 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
         orders, results = await run_orders(scene, extra)
         checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
     else:
-        scenario = {"crash": crash, "server-restart": server_restart,
-                    "email-outage": email_outage, "drain": drain}[name]  # fmt: skip
+        scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
+                    "email-outage": email_outage, "returns": returns}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
         name=name, proves=PROVES[name], passed=all(c.ok for c in checks),
