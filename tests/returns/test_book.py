@@ -23,6 +23,8 @@ def test_returns_are_numbered_and_limited_to_what_was_shipped(
         book.open(order_id, {"MUG": 1}, shipped=SHIPPED, request_id="c")
     with pytest.raises(NotReturnableError, match="not part of order"):
         book.open(order_id, {"HAT": 1}, shipped=SHIPPED, request_id="d")
+    with pytest.raises(NotReturnableError, match="1 unit or more"):
+        book.open(order_id, {"MUG": -1}, shipped=SHIPPED, request_id="e")  # would free a unit
 
 
 def test_the_same_request_id_gives_the_same_return(

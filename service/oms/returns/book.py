@@ -58,6 +58,8 @@ class ReturnBookRepository:
     ) -> Opened:
         """Hold `lines` for a new return if each is at most shipped minus returned."""
         ledger = self._ledger
+        if not lines or any(quantity < 1 for quantity in lines.values()):
+            raise NotReturnableError("a return needs at least one line, each of 1 unit or more")
         for _ in range(RACE_PASSES):
             seen = ledger.get(ReturnRequest, order_id, request_record(request_id))
             if seen is not None:
