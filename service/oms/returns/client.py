@@ -129,14 +129,19 @@ class ReturnClient:
             )
         except WorkflowAlreadyStartedError:
             return await self.status(rid)  # the same request, already finished
-        state = ReturnState.REQUESTED
-        return ReturnStatus(
+        requested = ReturnStatus(
             return_id=rid,
             order_id=order_id,
-            state=state,
+            state=ReturnState.REQUESTED,
             items=request.lines,
             currency=order.currency,
         )
+        if opened.created:
+            return requested
+        try:
+            return await self.status(rid)  # the same request again: where that return is now
+        except NoWorkerError:
+            return requested
 
     async def _order_input(self, order_id: str) -> OrderInput:
         handle = self.temporal.get_workflow_handle(order_workflow_id(order_id))
