@@ -26,7 +26,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_every_scenario_has_a_recorded_history() -> None:
-    assert {"received", "received-partial", "expired", "cancelled", "email-outage"} <= {
+    assert {"received", "received-partial", "expired", "cancelled", "temporal-cancel"} <= {
         p.stem for p in HISTORIES
     }
 

@@ -209,6 +209,23 @@ async def test_cancel_before_the_parcel_frees_the_units_and_refuses_a_late_parce
     assert fakes.calls["refund_return"] == 0
 
 
+async def test_a_cancellation_in_temporal_releases_the_units_like_oms_return_cancel(
+    run_return: Runner,
+) -> None:
+    fakes = FakeReturns()
+
+    async def during(handle: Handle) -> None:
+        await awaiting_parcel(handle)
+        await handle.cancel()
+
+    result = await run_return(fakes, scenario="temporal-cancel", during=during)
+
+    assert result.state == ReturnState.CANCELLED
+    assert result.reason == "cancellation requested in Temporal"
+    assert fakes.released == [1]
+    assert fakes.emails == [ReturnEvent.INSTRUCTIONS, ReturnEvent.CANCELLED]
+
+
 async def test_receive_refuses_unknown_skus_and_too_many_units(run_return: Runner) -> None:
     fakes = FakeReturns()
 

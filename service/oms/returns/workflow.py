@@ -10,6 +10,7 @@ history in tests/returns/histories, or waiting returns fail on the next deploy.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 from decimal import Decimal
@@ -46,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 MIN_WAIT = timedelta(seconds=1)
+TEMPORAL_CANCEL = "cancellation requested in Temporal"
 
 
 @workflow.defn
@@ -63,6 +65,20 @@ class ReturnWorkflow:
 
     @workflow.run
     async def run(self, request: ReturnInput) -> ReturnStatus:
+        # Temporal's own cancellation (UI, `temporal workflow cancel`) is a cancel request: the
+        # return runs in a task it never interrupts, so the units are always released (or, once
+        # the parcel is in, the refund always finishes).
+        flow = asyncio.create_task(self._flow(request))
+        while True:
+            try:
+                return await asyncio.shield(flow)
+            except asyncio.CancelledError:
+                if flow.done():  # the worker evicted the workflow: every task was cancelled
+                    raise
+                if self._refusal() is None:
+                    self._cancel_reason = TEMPORAL_CANCEL
+
+    async def _flow(self, request: ReturnInput) -> ReturnStatus:
         await self._email(ReturnStep.SEND_INSTRUCTIONS, ReturnEvent.INSTRUCTIONS, request.lines)
         if not self._decided():
             self._state = ReturnState.AWAITING_PARCEL
