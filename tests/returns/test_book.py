@@ -80,6 +80,8 @@ def test_receiving_restocks_accepted_units_once_and_frees_the_rest(
     shipped = {sku: 3}
     opened = book.open(order_id, {sku: 3}, shipped=shipped, request_id="r")
 
+    with pytest.raises(NotReturnableError):
+        book.receive(order_id, opened.number, {sku: 4})  # more than the return holds
     assert book.receive(order_id, opened.number, {sku: 2}).undone
     assert not book.receive(order_id, opened.number, {sku: 2}).undone  # a retried attempt
 

@@ -17,7 +17,7 @@ from oms.orders.gateway import PaymentGateway
 from oms.orders.ledger import Ledger
 from oms.orders.payloads import NotifyResult
 from oms.orders.records import Refund
-from oms.returns.book import ReturnBookRepository, ReturnClosedError
+from oms.returns.book import NotReturnableError, ReturnBookRepository, ReturnClosedError
 from oms.returns.contract import ReturnErrorType, ReturnEvent
 from oms.returns.payloads import (
     LedgerResult,
@@ -91,6 +91,10 @@ class ReturnActivities:
             done = self._book.receive(request.order_id, request.number, request.accepted)
         except ReturnClosedError as exc:
             raise _closed(exc) from None
+        except NotReturnableError as exc:
+            raise ApplicationError(
+                str(exc), type=ReturnErrorType.NOT_RETURNABLE, non_retryable=True
+            ) from None
         return LedgerResult(changed=done.undone, detail=done.detail)
 
     @activity.defn

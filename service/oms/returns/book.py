@@ -112,17 +112,16 @@ class ReturnBookRepository:
 
     def release(self, order_id: str, number: int) -> Undo:
         """Expired or cancelled: the return's units become returnable again; idempotent."""
-
-        def change(record: ReturnRecord) -> dict[str, int]:
-            return record.lines
-
-        return self._close(order_id, number, Status.RELEASED, change, accepted=None)
+        return self._close(order_id, number, Status.RELEASED, lambda r: r.lines, accepted=None)
 
     def receive(self, order_id: str, number: int, accepted: Mapping[str, int]) -> Undo:
         """The parcel arrived: accepted units go back to `available` stock; what was not
         accepted becomes returnable again. Idempotent; a released return raises."""
 
         def change(record: ReturnRecord) -> dict[str, int]:
+            for sku, quantity in accepted.items():
+                if not 0 <= quantity <= record.lines.get(sku, 0):
+                    raise NotReturnableError(f"{sku}: {quantity} units were not in the return")
             return {sku: q - accepted.get(sku, 0) for sku, q in record.lines.items()}
 
         return self._close(order_id, number, Status.CONSUMED, change, accepted=dict(accepted))
