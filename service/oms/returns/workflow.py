@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -46,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
         ReturnUpdateResponse,
     )
 
+In = TypeVar("In")
+Out = TypeVar("Out")
 MIN_WAIT = timedelta(seconds=1)
 TEMPORAL_CANCEL = "cancellation requested in Temporal"
 
@@ -135,7 +138,9 @@ class ReturnWorkflow:
         event = ReturnEvent.CANCELLED if cancelled else ReturnEvent.EXPIRED
         await self._email(ReturnStep.NOTIFY_CLOSED, event, request.lines)
 
-    async def _must_finish(self, step: ReturnStep, activity: Any, argument: Any) -> Any:
+    async def _must_finish(
+        self, step: ReturnStep, activity: Callable[[Any, In], Out], argument: In
+    ) -> Out | None:
         """Retried until it succeeds; a business refusal is recorded and the return goes on."""
         try:
             return await workflow.execute_activity_method(
