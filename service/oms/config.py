@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # before the order is marked NEEDS_ATTENTION; retries go on.
     attention_after_seconds: int = Field(300, ge=1, le=7 * 86400)
 
+    # Returns (PRODUCT.md §6b): a return may be opened this many days after shipping, and its
+    # parcel is awaited this many days (a durable timer) before the return expires.
+    return_window_days: int = Field(30, ge=1, le=365, description="days after shipping")
+    return_parcel_days: int = Field(14, ge=1, le=180, description="days to wait for a parcel")
+
     # Local only: `oms dev` workers wait this long before each activity (an interceptor in
     # oms.local); the product's activities never read it. Capped well below the activities'
     # 30 s start-to-close timeout.

@@ -27,11 +27,13 @@ from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
+from oms.returns.activities import ReturnActivities
+from oms.returns.workflow import ReturnWorkflow
 from oms.temporal_client import connect
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS: list[type] = [OrderWorkflow]
+WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow]
 
 
 def build_activities(
@@ -40,7 +42,8 @@ def build_activities(
     """Every activity of the product, with its dependencies (tests and the bench use this)."""
     ledger = clients.ledger(settings)
     inventory = InventoryActivities(ledger=ledger)
-    payment = PaymentActivities(gateway=gateway or SimulatedGateway(ledger))
+    gateway = gateway or SimulatedGateway(ledger)
+    payment = PaymentActivities(gateway=gateway)
     shipping = ShippingActivities(ledger=ledger)
     mailer = Mailer(
         sesv2=clients.sesv2,
@@ -49,6 +52,7 @@ def build_activities(
         configuration_set=settings.ses_configuration_set,
     )
     notification = NotificationActivities(mailer=mailer)
+    returns = ReturnActivities(ledger=ledger, gateway=gateway, mailer=mailer)
     return [
         inventory.reserve_inventory,
         inventory.release_inventory,
@@ -60,6 +64,10 @@ def build_activities(
         shipping.ship,
         shipping.cancel_shipment,
         notification.notify_customer,
+        returns.refund_return,
+        returns.restock_return,
+        returns.release_return,
+        returns.notify_return,
     ]
 
 

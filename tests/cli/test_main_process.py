@@ -105,4 +105,8 @@ def test_the_operator_commands_are_all_there() -> None:
         "worker",
         "intake",
         "resolve",
+        "return open",
+        "return receive",
+        "return status",
+        "return cancel",
     } <= names

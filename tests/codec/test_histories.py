@@ -28,9 +28,11 @@ from oms.local.demo_orders import SCENARIOS, Scenario, order_body
 from oms.local.stack import free_port
 from oms.ops.resources import QueueUrls
 from oms.orders.client import OrderClient
-from oms.orders.contract import CANCEL_SIGNAL, order_workflow_id
+from oms.orders.contract import CANCEL_SIGNAL, OrderState, order_workflow_id
 from oms.orders.payloads import CancelRequest, OrderStatus
 from oms.orders.workflow import OrderWorkflow
+from oms.returns.client import ReturnClient
+from oms.returns.contract import ReturnState
 from oms.temporal_client import data_converter
 from oms.worker import build_worker
 
@@ -188,12 +190,21 @@ async def test_histories_hold_no_customer_data_and_the_codec_server_reads_it(
             # the status query's answer is a payload too
             assert (await handle.query(OrderWorkflow.status)).state == scenario.expected
 
+    # And a completed order's customer returns it (the return reads the order's encrypted input)
+    returned = next(o for o, (s, _) in orders.items() if s.expected == OrderState.COMPLETED)
+    returns = ReturnClient(orders_client)
+    opened = await returns.open(returned, {sku: 1}, reason="does not fit")
+    await returns.receive(opened.return_id, None)
+    async with asyncio.timeout(60):
+        assert (await returns.result(opened.return_id)).state == ReturnState.COMPLETED
+    workflows = {order_workflow_id(o): (who, who.secrets) for o, (_, who) in orders.items()}
+    who = orders[returned][1]
+    workflows[opened.return_id] = (who, [who.name, who.email])  # a return needs no address
+
     # Then the raw histories, read WITHOUT the codec, hold none of their customers' data
     plain_client = await Client.connect(dev_address)
-    for order_id, (_, who) in orders.items():
-        history = await plain_client.get_workflow_handle(
-            order_workflow_id(order_id)
-        ).fetch_history()
+    for order_id, (who, carried) in workflows.items():
+        history = await plain_client.get_workflow_handle(order_id).fetch_history()
         document = [json_format.MessageToDict(event) for event in history.events]
         raw = b"".join(event.SerializeToString() for event in history.events)
         found = list(payloads_in(document))
@@ -209,5 +220,5 @@ async def test_histories_hold_no_customer_data_and_the_codec_server_reads_it(
 
         # And the codec server (as the UI calls it) shows them to whoever may call KMS
         decoded = readable_text([], await post_decode(codec_server, payloads))
-        for secret in who.secrets:
+        for secret in carried:
             assert secret in decoded, f"{secret!r} not found through /decode in {order_id}"

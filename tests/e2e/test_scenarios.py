@@ -34,6 +34,7 @@ def demo(tmp_path: Path, scenario: str) -> DemoReport:
         ("server-restart", "the server was restarted mid-flight"),
         ("email-outage", "SES refused"),
         ("drain", "0 failed activity attempts"),
+        ("returns", "return emails (instructions + refund)"),
     ],
 )
 def test_fault_scenario_passes_its_checks(tmp_path: Path, scenario: str, proof: str) -> None:
@@ -49,7 +50,7 @@ def test_fault_scenario_passes_its_checks(tmp_path: Path, scenario: str, proof: 
 
 
 def test_unbuilt_scenario_says_so(tmp_path: Path) -> None:
-    report = demo(tmp_path, "returns")
+    report = demo(tmp_path, "dynamodb-outage")
     assert "not available yet" in report.scenarios[0]["skipped"]
 
 

@@ -13,6 +13,7 @@ def test_defaults_work_locally(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.step_latency_ms == 0
     assert settings.graceful_shutdown_seconds < 120  # below Fargate's maximum stop timeout
     assert settings.attention_after_seconds == 300
+    assert (settings.return_window_days, settings.return_parcel_days) == (30, 14)
 
 
 def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,6 +39,8 @@ def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) ->
         ("OMS_MAX_CONCURRENT_ACTIVITIES", "0"),
         ("OMS_ATTENTION_AFTER_SECONDS", "0"),
         ("OMS_ATTENTION_AFTER_SECONDS", "soon"),
+        ("OMS_RETURN_WINDOW_DAYS", "0"),
+        ("OMS_RETURN_PARCEL_DAYS", "two weeks"),
     ],
 )
 def test_a_wrong_setting_fails_naming_the_variable(

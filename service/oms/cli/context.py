@@ -18,6 +18,7 @@ from oms.cli.errors import CliError
 from oms.config import Settings, load_settings
 from oms.orders.client import OrderClient
 from oms.orders.ledger import Ledger
+from oms.returns.client import ReturnClient
 from oms.temporal_client import connect, connect_config
 
 T = TypeVar("T")
@@ -84,3 +85,11 @@ def print_json(document: Any) -> None:
             for d in document
         ]
     console.file.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+async def returns() -> ReturnClient:
+    return ReturnClient(
+        await orders(),
+        window_days=settings().return_window_days,
+        parcel_days=settings().return_parcel_days,
+    )

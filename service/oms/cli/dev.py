@@ -212,7 +212,7 @@ def demo(
         str,
         typer.Option(
             help="all (default), orders, crash, server-restart, email-outage, drain "
-            "(dynamodb-outage and returns: not available yet)"
+            "(dynamodb-outage: not available yet)"
         ),
     ] = "all",
     workers: Workers = 2,

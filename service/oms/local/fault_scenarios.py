@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 
+from oms.aws import aws_clients
 from oms.local.demo import DemoOrder, DemoOrderResult
 from oms.local.faults import injected_errors, set_fault
+from oms.local.moto import sent_emails
 from oms.local.scenarios import (
     HAPPY,
     NOT_YET,
@@ -20,11 +23,14 @@ from oms.local.scenarios import (
     stock_snapshot,
     until,
 )
+from oms.orders.records import Payment
+from oms.returns.client import ReturnClient
 
 EMAIL_OUTAGE_SECONDS = 15.0
 PROVES = {
     "orders": "Every kind of order ends as it should: completed, cancelled with its stock and "
-    "payment given back, failed for stock or payment, completed despite a flaky payment.",
+    "payment given back, failed for stock or payment, completed despite a flaky payment; and "
+    "part of a completed order is returned: refunded, restocked, the customer told.",
     "crash": "A worker killed mid-order loses nothing: Temporal kept each order's state, and a "
     "new worker carried on from the step that was running.",
     "server-restart": "The Temporal server killed mid-flight and started again from its database "
@@ -33,6 +39,9 @@ PROVES = {
     "SES is back: no email lost, none sent twice.",
     "drain": "A worker stopped with SIGTERM (a deploy) finishes what it started before it exits: "
     "no activity attempt fails, nothing is retried.",
+    "returns": "A customer returns part of a completed order: the parcel is received, the "
+    "accepted lines are refunded (partially, from the captured amount), the units are back in "
+    "stock, and the customer got one instructions email and one refund email.",
 }
 
 
@@ -148,6 +157,57 @@ async def drain(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderRe
     return checks, results
 
 
+async def return_checks(
+    scene: Scene, orders: list[DemoOrder], results: list[DemoOrderResult]
+) -> list[Check]:
+    """A customer returns the first line of a completed order: opened, received, refunded,
+    restocked, two emails (instructions, refund)."""
+    done = [o for o, r in zip(orders, results, strict=True) if r.state == "COMPLETED"]
+    if not done:
+        return [Check(what="a completed order to return", ok=False)]
+    order = done[0]
+    line = order.body["items"][0]
+    sku, quantity, price = line["sku"], int(line["quantity"]), Decimal(str(line["unitPrice"]))
+    settings = scene.stack.settings
+    client = ReturnClient(
+        scene.orders,
+        window_days=settings.return_window_days,
+        parcel_days=settings.return_parcel_days,
+    )
+    stock_before = stock_snapshot(scene.stack)[sku][0]
+    opened = await client.open(
+        order.order_id, {sku: quantity}, reason="demo: does not fit", request_id="demo"
+    )
+    scene.say(f"opened {opened.return_id} for {quantity} x {sku} of {order.order_id}")
+    await client.receive(opened.return_id, None)
+    scene.say(f"received the parcel of {opened.return_id}: refunding and restocking")
+    final = await client.result(opened.return_id)
+    ledger = aws_clients().ledger(settings)
+    payment = await asyncio.to_thread(ledger.get, Payment, order.order_id)
+    restocked = stock_snapshot(scene.stack)[sku][0] - stock_before
+    token = f" {order.order_id} "
+    emails = sum(token in f" {e.subject} " for e in sent_emails(scene.stack.aws_endpoint)) - 1
+    expected = price * quantity
+    return [
+        Check(what=f"return {opened.return_id} ended {final.state}",
+              ok=final.state == "COMPLETED"),
+        Check(what=f"refunded {final.refund_amount} of {payment.captured if payment else '?'} "
+              f"captured (expected {expected})",
+              ok=final.refund_amount == expected and payment is not None
+              and payment.refunded == expected),
+        Check(what=f"{restocked} of {quantity} units of {sku} back in stock",
+              ok=restocked == quantity),
+        Check(what=f"{emails} return emails (instructions + refund)", ok=emails == 2),
+    ]  # fmt: skip
+
+
+async def returns(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:
+    before = stock_snapshot(scene.stack)
+    orders, results = await run_orders(scene, extra)
+    checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+    return checks + await return_checks(scene, orders, results), results
+
+
 async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
     began = time.monotonic()
     if name in NOT_YET:
@@ -163,9 +223,10 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
         before = stock_snapshot(scene.stack)
         orders, results = await run_orders(scene, extra)
         checks = outcome_checks(orders, results, before, stock_snapshot(scene.stack))
+        checks += await return_checks(scene, orders, results)  # and one order comes back
     else:
-        scenario = {"crash": crash, "server-restart": server_restart,
-                    "email-outage": email_outage, "drain": drain}[name]  # fmt: skip
+        scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
+                    "email-outage": email_outage, "returns": returns}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
         name=name, proves=PROVES[name], passed=all(c.ok for c in checks),

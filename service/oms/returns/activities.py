@@ -1,0 +1,118 @@
+"""Activities of a return: refund the accepted lines, restock them, release a return, email.
+
+Each is idempotent: the refund by its key (the return id), the ledger changes by the return's
+record status, the emails by (order, return event) in the mailer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html import escape
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from oms.orders.activities.notification import Mailer
+from oms.orders.gateway import PaymentGateway
+from oms.orders.ledger import Ledger
+from oms.orders.payloads import NotifyResult
+from oms.orders.records import Refund
+from oms.returns.book import NotReturnableError, ReturnBookRepository, ReturnClosedError
+from oms.returns.contract import ReturnErrorType, ReturnEvent
+from oms.returns.payloads import (
+    LedgerResult,
+    RefundReturnInput,
+    RefundReturnResult,
+    RestockInput,
+    ReturnNotifyInput,
+    ReturnRef,
+)
+
+
+def refund_key(return_id: str) -> str:
+    """The gateway's idempotency key of a return's refund (one refund per return)."""
+    return f"refund-{return_id}"
+
+
+SUBJECTS = {
+    ReturnEvent.INSTRUCTIONS: "How to return items of order {order_id}",
+    ReturnEvent.REFUNDED: "Your refund for order {order_id}",
+    ReturnEvent.EXPIRED: "Your return for order {order_id} has expired",
+    ReturnEvent.CANCELLED: "Your return for order {order_id} has been cancelled",
+}
+
+
+def render(request: ReturnNotifyInput) -> tuple[str, str, str]:
+    """Subject, text and HTML of a return email."""
+    subject = SUBJECTS[request.event].format(order_id=request.order_id)
+    ref = request.return_id
+    if request.event == ReturnEvent.INSTRUCTIONS:
+        due = f" by {request.parcel_due:%Y-%m-%d}" if request.parcel_due else ""
+        summary = (
+            f"Your return {ref} is open. Please send the items below{due}, "
+            f"with the reference {ref} on the parcel."
+        )
+    elif request.event == ReturnEvent.REFUNDED:
+        summary = f"We received your return {ref} and refunded {request.amount} {request.currency}."
+    elif request.event == ReturnEvent.EXPIRED:
+        summary = f"We did not receive the parcel of return {ref} in time; the return has expired."
+    else:
+        summary = f"Your return {ref} has been cancelled."
+    lines = [f"{line.quantity} x {line.sku} @ {line.unit_price}" for line in request.lines]
+    text = "\n".join([f"Hello {request.customer_name},", "", summary, "", *lines])
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    html = f"<p>Hello {escape(request.customer_name)},</p><p>{escape(summary)}</p><ul>{items}</ul>"
+    return subject, text, html
+
+
+def _closed(exc: Exception) -> ApplicationError:
+    return ApplicationError(str(exc), type=ReturnErrorType.RETURN_CLOSED, non_retryable=True)
+
+
+class ReturnActivities:
+    def __init__(self, *, ledger: Ledger, gateway: PaymentGateway, mailer: Mailer) -> None:
+        self._ledger = ledger
+        self._book = ReturnBookRepository(ledger)
+        self._gateway = gateway
+        self._mailer = mailer
+
+    @activity.defn
+    def refund_return(self, request: RefundReturnInput) -> RefundReturnResult:
+        key = refund_key(request.return_id)
+        self._gateway.refund(request.order_id, request.amount, idempotency_key=key)
+        done = self._ledger.get(Refund, request.order_id, f"{Refund.KIND}#{key}")
+        amount = done.amount if done is not None else Decimal(0)
+        activity.logger.info("refunded return %s: %s", request.return_id, amount)
+        return RefundReturnResult(amount=amount)
+
+    @activity.defn
+    def restock_return(self, request: RestockInput) -> LedgerResult:
+        try:
+            done = self._book.receive(request.order_id, request.number, request.accepted)
+        except ReturnClosedError as exc:
+            raise _closed(exc) from None
+        except NotReturnableError as exc:
+            raise ApplicationError(
+                str(exc), type=ReturnErrorType.NOT_RETURNABLE, non_retryable=True
+            ) from None
+        return LedgerResult(changed=done.undone, detail=done.detail)
+
+    @activity.defn
+    def release_return(self, request: ReturnRef) -> LedgerResult:
+        try:
+            done = self._book.release(request.order_id, request.number)
+        except ReturnClosedError as exc:
+            raise _closed(exc) from None
+        return LedgerResult(changed=done.undone, detail=done.detail)
+
+    @activity.defn
+    def notify_return(self, request: ReturnNotifyInput) -> NotifyResult:
+        subject, text, html = render(request)
+        return self._mailer.send_once(
+            request.order_id,
+            f"{request.return_id}-{request.event.value}",
+            to=request.email,
+            subject=subject,
+            text=text,
+            html=html,
+        )

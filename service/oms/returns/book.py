@@ -1,0 +1,188 @@
+"""The returns' book in the order ledger: which units of an order are returnable, atomically.
+
+`RETURNS` (one per order) counts, per SKU, the units held by open returns or already returned;
+`RETURN#<n>` is one return. Opening a return, releasing it (expired, cancelled) and receiving it
+each change both in one transaction, guarded by the book's `revision`: of two concurrent
+requests for the last unit exactly one commits, the other reads again and is refused.
+All DynamoDB access goes through `Ledger` (oms.orders.ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError, Undo
+from oms.orders.records import ReturnBook, ReturnRecord, ReturnRequest, Status
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+BOOK: Final = ReturnBook.KIND
+
+
+class NotReturnableError(Exception):
+    """The request asks for units that cannot be returned (a business answer)."""
+
+
+class ReturnClosedError(Exception):
+    """The return was already released: its units cannot be received any more."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    number: int
+    created: bool  # False: the request id was seen before, this is that return
+
+
+def return_record(number: int) -> str:
+    return f"{ReturnRecord.KIND}#{number}"
+
+
+def request_record(request_id: str) -> str:
+    return f"{ReturnRequest.KIND}#{request_id}"
+
+
+class ReturnBookRepository:
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def open(
+        self,
+        order_id: str,
+        lines: Mapping[str, int],
+        *,
+        shipped: Mapping[str, int],
+        request_id: str,
+    ) -> Opened:
+        """Hold `lines` for a new return if each is at most shipped minus returned."""
+        ledger = self._ledger
+        if not lines or any(quantity < 1 for quantity in lines.values()):
+            raise NotReturnableError("a return needs at least one line, each of 1 unit or more")
+        for _ in range(RACE_PASSES):
+            seen = ledger.get(ReturnRequest, order_id, request_record(request_id))
+            if seen is not None:
+                return Opened(number=seen.number, created=False)
+            book = ledger.get(ReturnBook, order_id)
+            returned = dict(book.returned) if book else {}
+            for sku, quantity in lines.items():
+                left = shipped.get(sku, 0) - returned.get(sku, 0)
+                if sku not in shipped:
+                    raise NotReturnableError(f"{sku} is not part of order {order_id}")
+                if quantity > left:
+                    raise NotReturnableError(
+                        f"only {max(left, 0)} of {sku} can still be returned (asked {quantity})"
+                    )
+                returned[sku] = returned.get(sku, 0) + quantity
+            number = (book.opened if book else 0) + 1
+            items = [
+                self._tx_book(order_id, book, returned, opened=number),
+                ledger.tx_put_new(
+                    ReturnRequest(
+                        order_id=order_id,
+                        record=request_record(request_id),
+                        status=Status.RECEIVED,
+                        number=number,
+                    )
+                ),
+                ledger.tx_put_new(
+                    ReturnRecord(
+                        order_id=order_id,
+                        record=return_record(number),
+                        status=Status.ACTIVE,
+                        number=number,
+                        lines=dict(lines),
+                        request_id=request_id,
+                    )
+                ),
+            ]
+            try:
+                ledger.transact(items)
+            except TransactionConflictError:
+                continue  # a concurrent return changed the book, or used this request id
+            return Opened(number=number, created=True)
+        raise RuntimeError(f"the returns of order {order_id} kept changing; retrying")
+
+    def get(self, order_id: str, number: int) -> ReturnRecord | None:
+        return self._ledger.get(ReturnRecord, order_id, return_record(number))
+
+    def book(self, order_id: str) -> ReturnBook | None:
+        return self._ledger.get(ReturnBook, order_id)
+
+    def release(self, order_id: str, number: int) -> Undo:
+        """Expired or cancelled: the return's units become returnable again; idempotent."""
+        return self._close(order_id, number, Status.RELEASED, lambda r: r.lines, accepted=None)
+
+    def receive(self, order_id: str, number: int, accepted: Mapping[str, int]) -> Undo:
+        """The parcel arrived: accepted units go back to `available` stock; what was not
+        accepted becomes returnable again. Idempotent; a released return raises."""
+
+        def change(record: ReturnRecord) -> dict[str, int]:
+            for sku, quantity in accepted.items():
+                if not 0 <= quantity <= record.lines.get(sku, 0):
+                    raise NotReturnableError(f"{sku}: {quantity} units were not in the return")
+            return {sku: q - accepted.get(sku, 0) for sku, q in record.lines.items()}
+
+        return self._close(order_id, number, Status.CONSUMED, change, accepted=dict(accepted))
+
+    def _close(
+        self,
+        order_id: str,
+        number: int,
+        status: Status,
+        unheld: Callable[[ReturnRecord], dict[str, int]],
+        *,
+        accepted: dict[str, int] | None,
+    ) -> Undo:
+        ledger = self._ledger
+        record_key = return_record(number)
+        for _ in range(RACE_PASSES):
+            record = ledger.get(ReturnRecord, order_id, record_key)
+            if record is None:
+                raise ReturnClosedError(f"return {number} of order {order_id} does not exist")
+            if record.status == status:
+                return Undo(undone=False, detail=f"already {status.lower()}")
+            if record.status != Status.ACTIVE:
+                raise ReturnClosedError(f"return {number} of order {order_id} is {record.status}")
+            book = ledger.get(ReturnBook, order_id)
+            freed: dict[str, int] = unheld(record)
+            returned = dict(book.returned) if book else {}
+            for sku, q in freed.items():
+                returned[sku] = max(returned.get(sku, 0) - q, 0)
+            items: list[TransactWriteItemTypeDef] = [
+                ledger.tx_transition(
+                    order_id,
+                    record_key,
+                    Status.ACTIVE,
+                    status,
+                    {"accepted": accepted} if accepted is not None else None,
+                ),
+                self._tx_book(order_id, book, returned, opened=book.opened if book else number),
+                *(ledger.tx_stock(sku, available=q) for sku, q in (accepted or {}).items() if q),
+            ]
+            try:
+                ledger.transact(items)
+            except TransactionConflictError:
+                continue
+            return Undo(undone=True, detail=status.lower())
+        raise RuntimeError(f"the returns of order {order_id} kept changing; retrying")
+
+    def _tx_book(
+        self, order_id: str, book: ReturnBook | None, returned: dict[str, int], *, opened: int
+    ) -> TransactWriteItemTypeDef:
+        if book is None:
+            return self._ledger.tx_put_new(
+                ReturnBook(
+                    order_id=order_id, status=Status.ACTIVE, returned=returned, opened=opened
+                )
+            )
+        return self._ledger.tx_transition(
+            order_id,
+            BOOK,
+            Status.ACTIVE,
+            Status.ACTIVE,
+            {"returned": returned, "opened": opened, "bookRevision": book.book_revision + 1},
+            # A plain name in the condition: not one of DynamoDB's reserved words.
+            unchanged={"bookRevision": book.book_revision},
+        )

@@ -1,0 +1,115 @@
+"""Returns end to end on the dev server with the product's worker and activities against moto:
+open on a completed order, receive, refund, restock, one email per event; the CLI on top."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from oms.local.demo_orders import order_body
+from oms.orders.client import OrderClient
+from oms.orders.contract import OrderState
+from oms.orders.ledger import Ledger
+from oms.orders.models import parse_order
+from oms.orders.records import Email, Payment
+from oms.returns.book import NotReturnableError
+from oms.returns.client import ReturnClient
+from oms.returns.contract import ReturnEvent, ReturnState, return_id
+
+PRICE = Decimal("12.50")
+
+
+async def completed_order(
+    orders: OrderClient, ledger: Ledger, quantity: int = 2
+) -> tuple[str, str]:
+    """A shipped order of `quantity` units of a fresh SKU; (order id, sku)."""
+    order_id, sku = f"R-{uuid.uuid4().hex[:10]}", f"RSKU-{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(ledger.set_stock, sku, 10)
+    body = order_body(order_id, lines={sku: quantity}, prices={sku: PRICE})
+    await orders.submit(parse_order(json.dumps(body)))
+    assert (await orders.result(order_id)).state == OrderState.COMPLETED
+    return order_id, sku
+
+
+def emails(ledger: Ledger, order_id: str, rid: str) -> set[ReturnEvent]:
+    return {
+        event
+        for event in ReturnEvent
+        if ledger.get(Email, order_id, f"{Email.KIND}#{rid}-{event.value}") is not None
+    }
+
+
+async def test_receive_refunds_restocks_and_emails_once_each(
+    order_client: OrderClient, ledger: Ledger
+) -> None:
+    returns = ReturnClient(order_client)
+    order_id, sku = await completed_order(order_client, ledger)
+
+    opened = await returns.open(order_id, {sku: 2}, reason="too small", request_id="rq-1")
+    again = await returns.open(order_id, {sku: 2}, reason="too small", request_id="rq-1")
+    answer = await returns.receive(opened.return_id, {sku: 1})
+    result = await returns.result(opened.return_id)
+
+    assert opened.return_id == again.return_id == return_id(order_id, 1)
+    assert answer.accepted
+    assert result.state == ReturnState.COMPLETED
+    assert result.refund_amount == PRICE
+    payment = ledger.get(Payment, order_id)
+    assert payment is not None
+    assert payment.refunded == PRICE
+    stock = ledger.get_stock(sku)
+    assert stock is not None
+    assert stock.available == 10 - 2 + 1
+    assert emails(ledger, order_id, opened.return_id) == {
+        ReturnEvent.INSTRUCTIONS,
+        ReturnEvent.REFUNDED,
+    }
+    # The unit that was not accepted can be returned again, and no more than that.
+    with pytest.raises(NotReturnableError, match="only 1"):
+        await returns.open(order_id, {sku: 2}, reason="again")
+
+
+async def test_concurrent_returns_for_the_last_unit_one_wins_and_cancel_frees_it(
+    order_client: OrderClient, ledger: Ledger
+) -> None:
+    returns = ReturnClient(order_client)
+    order_id, sku = await completed_order(order_client, ledger, quantity=1)
+
+    outcomes = await asyncio.gather(
+        *(returns.open(order_id, {sku: 1}, reason="broken") for _ in range(3)),
+        return_exceptions=True,
+    )
+    opened = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(opened) == 1
+    assert all(isinstance(o, NotReturnableError) for o in outcomes if o not in opened)
+
+    cancelled = await returns.cancel(opened[0].return_id, "kept it")
+    result = await returns.result(opened[0].return_id)
+    assert cancelled.accepted
+    assert result.state == ReturnState.CANCELLED
+    assert emails(ledger, order_id, opened[0].return_id) == {
+        ReturnEvent.INSTRUCTIONS,
+        ReturnEvent.CANCELLED,
+    }
+    reopened = await returns.open(order_id, {sku: 1}, reason="broken after all")
+    assert reopened.return_id == return_id(order_id, 2)
+    await returns.cancel(reopened.return_id, "test cleanup")
+
+
+async def test_only_completed_orders_within_the_window_are_returnable(
+    order_client: OrderClient, ledger: Ledger
+) -> None:
+    order_id, sku = await completed_order(order_client, ledger)
+    later = ReturnClient(
+        order_client, window_days=30, clock=lambda: datetime.now(UTC) + timedelta(days=31)
+    )
+
+    with pytest.raises(NotReturnableError, match="window is over"):
+        await later.open(order_id, {sku: 1}, reason="late")
+    with pytest.raises(NotReturnableError, match="only 2"):
+        await ReturnClient(order_client).open(order_id, {sku: 3}, reason="too many")
