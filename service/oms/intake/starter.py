@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from oms import metrics
 from oms.aws import aws_clients
 from oms.config import Settings, load_settings
 from oms.intake.loop_thread import LoopThread
@@ -39,6 +40,7 @@ processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_
 class StarterRuntime:
     loop: LoopThread
     intake: OrderIntake
+    sdk_metrics: metrics.SdkMetrics | None = None
 
 
 _runtime: StarterRuntime | None = None
@@ -54,6 +56,7 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
     if _runtime is None:
         settings = settings or load_settings()
         configure_logging(settings, service="oms-starter")
+        sdk_metrics = metrics.setup(settings.metrics == "emf")  # before the client exists
         loop = LoopThread("oms-starter")
         client = loop.run_sync(connect(settings, lazy=True))
         clients = aws_clients()
@@ -66,7 +69,7 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
         intake = OrderIntake(
             orders=orders, sqs=clients.sqs, dlq_url=queue_url(clients.sqs, settings.dlq)
         )
-        _runtime = StarterRuntime(loop=loop, intake=intake)
+        _runtime = StarterRuntime(loop=loop, intake=intake, sdk_metrics=sdk_metrics)
     return _runtime
 
 
@@ -91,5 +94,9 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    configure()
-    return process_batch(event, context)
+    runtime = configure()
+    try:
+        return process_batch(event, context)
+    finally:
+        if runtime.sdk_metrics is not None:  # the SDK's metrics of this invocation, as EMF
+            runtime.sdk_metrics.flush()

@@ -214,11 +214,18 @@ class OrderClient:
             )
 
     async def list(
-        self, status: SearchStatus | None = None, *, limit: int = 20
+        self,
+        status: SearchStatus | None = None,
+        *,
+        limit: int = 20,
+        started_before: datetime | None = None,
     ) -> list[OrderSummary]:
-        query = f"WorkflowType = '{ORDER_WORKFLOW_TYPE}'"
-        if status is not None:
-            query += f" AND {ORDER_STATUS_ATTRIBUTE} = '{status.value}'"
+        """Orders, newest first; `started_before`: only those still running that started
+        before then (`oms doctor`'s long-running check)."""
+        query = order_query(status)
+        if started_before is not None:
+            stamp = started_before.strftime("%Y-%m-%dT%H:%M:%SZ")
+            query += f" AND ExecutionStatus = 'Running' AND StartTime < '{stamp}'"
         try:
             return [
                 OrderSummary(
@@ -241,6 +248,10 @@ class OrderClient:
                     f"--name {ORDER_STATUS_ATTRIBUTE} --type Keyword`"
                 ) from None
             raise
+
+    async def count(self, status: SearchStatus) -> int:
+        """How many orders have this `OrderStatus` (a visibility count: no billable action)."""
+        return (await self.temporal.count_workflows(order_query(status))).count
 
     # --- change ---------------------------------------------------------------------------
 
@@ -345,6 +356,13 @@ class OrderClient:
             f"no worker answered the {what} within {timeout.total_seconds():g} s "
             f"(is `oms worker` polling task queue {task_queue}?)"
         )
+
+
+def order_query(status: SearchStatus | None) -> str:
+    query = f"WorkflowType = '{ORDER_WORKFLOW_TYPE}'"
+    if status is not None:
+        query += f" AND {ORDER_STATUS_ATTRIBUTE} = '{status.value}'"
+    return query
 
 
 def _search_status(description: Any) -> SearchStatus | None:
