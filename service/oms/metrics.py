@@ -61,6 +61,7 @@ class Metric(StrEnum):
     EMAILS_SENT = "EmailsSent"
     EMAILS_REJECTED = "EmailsRejected"
     START_THROTTLED = "StartThrottled"  # a start refused with RESOURCE_EXHAUSTED
+    START_FAILED = "StartFailures"  # a record that failed (SQS delivers it again)
     # Gauges from the backlog publisher (dimension TaskQueue, except OrdersNeedingAttention).
     BACKLOG_COUNT = "BacklogCount"
     BACKLOG_AGE = "BacklogAgeSeconds"

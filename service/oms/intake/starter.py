@@ -26,6 +26,7 @@ from oms.config import Settings, load_settings
 from oms.intake.loop_thread import LoopThread
 from oms.intake.records import Message, OrderIntake, sent_at
 from oms.logs import configure_logging
+from oms.metrics import Metric
 from oms.ops.resources import queue_url
 from oms.orders.client import OrderClient
 from oms.temporal_client import connect
@@ -80,7 +81,12 @@ async def record_handler(record: SQSRecord) -> str:
     message = Message(
         message_id=record.message_id, body=record.body, sent_at=sent_at(millis) if millis else None
     )
-    outcome = await runtime.loop.run(runtime.intake.accept(message))
+    try:
+        outcome = await runtime.loop.run(runtime.intake.accept(message))
+    except Exception:
+        # Partial batch response: not a Lambda error, so it gets its own metric and alarm.
+        metrics.count(Metric.START_FAILED)
+        raise
     return outcome.value
 
 
