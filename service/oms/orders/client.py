@@ -219,10 +219,13 @@ class OrderClient:
         *,
         limit: int = 20,
         started_before: datetime | None = None,
+        this_task_queue: bool = False,
     ) -> list[OrderSummary]:
         """Orders, newest first; `started_before`: only those still running that started
-        before then (`oms doctor`'s long-running check)."""
+        before then; `this_task_queue`: only this deployment's (what `oms doctor` checks)."""
         query = order_query(status)
+        if this_task_queue:
+            query += f" AND TaskQueue = '{self.task_queue}'"
         if started_before is not None:
             stamp = started_before.strftime("%Y-%m-%dT%H:%M:%SZ")
             query += f" AND ExecutionStatus = 'Running' AND StartTime < '{stamp}'"
