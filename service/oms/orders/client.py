@@ -227,7 +227,7 @@ class OrderClient:
         if this_task_queue:
             query += f" AND TaskQueue = '{self.task_queue}'"
         if started_before is not None:
-            stamp = started_before.strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = started_before.isoformat()  # RFC 3339, to the microsecond
             query += f" AND ExecutionStatus = 'Running' AND StartTime < '{stamp}'"
         try:
             return [
