@@ -29,7 +29,7 @@ class ScalingPolicy:
     out_cooldown_seconds: int = 60
     in_cooldown_seconds: int = 300
     out_evaluation_minutes: int = 2  # consecutive minutes above before adding
-    in_evaluation_minutes: int = 10  # consecutive minutes below before removing
+    in_evaluation_minutes: int = 5  # consecutive minutes below before removing
 
 
 POLICY = ScalingPolicy()
