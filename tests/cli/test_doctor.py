@@ -8,6 +8,7 @@ moto and dev servers, so what the doctor sees is only what these tests put there
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 import uuid
@@ -20,9 +21,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from oms import metrics
 from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.demo_orders import order_body
+from oms.ops.backlog import sample_and_publish
 from oms.ops.doctor import Doctor, Report
 from oms.ops.resources import QueueUrls, ensure_all
 from oms.orders.client import OrderClient
@@ -202,3 +205,28 @@ async def test_no_worker_polling_is_reported(deployment: Deployment) -> None:
     report = await deployment.doctor(orders=nobody).no_poller()
 
     assert [(f.check, f.severity) for f in report] == [("no-poller", "critical")]
+
+
+async def test_the_backlog_publisher_reports_the_task_queue_from_temporal(
+    deployment: Deployment,
+) -> None:
+    stream = io.StringIO()
+    metrics.configure(enabled=True, stream=stream)
+    try:
+        sample = await sample_and_publish(
+            deployment.orders.temporal, deployment.settings.task_queue
+        )
+    finally:
+        metrics.configure(enabled=False)
+
+    written = {
+        directive["Metrics"][0]["Name"]: document
+        for document in map(json.loads, stream.getvalue().splitlines())
+        for directive in document["_aws"]["CloudWatchMetrics"]
+    }
+    assert sample["pollers"] >= 1  # the module's worker
+    assert written["Pollers"]["Pollers"] == sample["pollers"]
+    assert written["Pollers"]["TaskQueue"] == deployment.settings.task_queue
+    assert written["NamespaceRateLimited"]["NamespaceRateLimited"] == 0
+    assert written["BacklogCount"]["BacklogCount"] == sample["backlog_count"]
+    assert "OrdersNeedingAttention" in written
