@@ -172,6 +172,12 @@ class OmsStack(cdk.Stack):
             min_workers=config.worker_min_count,
             alarm_email=config.alarm_email,
         )
+        if config.stage == "production" and not config.alarm_email:
+            # A warning, not an error: `cdk synth` on a fresh clone must work; deploy.yml
+            # refuses to deploy production without ALARM_EMAIL.
+            cdk.Annotations.of(alarms).add_warning_v2(
+                "oms:alarmEmail", "no alarmEmail: the alarms of this production stack reach nobody"
+            )
         Dashboard(
             self,
             "Dashboard",
