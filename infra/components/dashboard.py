@@ -125,10 +125,15 @@ class Dashboard(Construct):
                         "Worker CPU and task slots",
                         [
                             workers.service.metric_cpu_utilization(period=Duration.minutes(1)),
-                            _sdk(
-                                "temporal_worker_task_slots_available",
-                                queue,
-                                cloudwatch.Stats.MINIMUM,
+                            *(
+                                cloudwatch.Metric(
+                                    namespace=SDK_NAMESPACE,
+                                    metric_name="temporal_worker_task_slots_available",
+                                    dimensions_map={"TaskQueue": queue, "WorkerType": kind},
+                                    statistic=cloudwatch.Stats.MINIMUM,
+                                    period=Duration.minutes(1),
+                                )
+                                for kind in ("WorkflowWorker", "ActivityWorker")
                             ),
                         ],
                         6,
