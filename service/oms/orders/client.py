@@ -252,10 +252,6 @@ class OrderClient:
                 ) from None
             raise
 
-    async def count(self, status: SearchStatus) -> int:
-        """How many orders have this `OrderStatus` (a visibility count: no billable action)."""
-        return (await self.temporal.count_workflows(order_query(status))).count
-
     # --- change ---------------------------------------------------------------------------
 
     async def cancel(self, order_id: str, request: CancelRequest) -> CancelResponse:
@@ -362,6 +358,8 @@ class OrderClient:
 
 
 def order_query(status: SearchStatus | None) -> str:
+    """The visibility query for orders (of one `OrderStatus`); the backlog publisher counts
+    NEEDS_ATTENTION with it."""
     query = f"WorkflowType = '{ORDER_WORKFLOW_TYPE}'"
     if status is not None:
         query += f" AND {ORDER_STATUS_ATTRIBUTE} = '{status.value}'"
