@@ -15,10 +15,12 @@ from constructs import Construct
 
 from infra.components.alarms import Alarms
 from infra.components.bundling import starter_code
+from infra.components.dashboard import Dashboard
 from infra.components.email import Email
 from infra.components.intake import IntakeQueues
 from infra.components.network import Network
 from infra.components.payload_key import PayloadKey
+from infra.components.scaling import BacklogPublisher, BacklogScaling
 from infra.components.starter import Starter
 from infra.components.storage import Storage
 from infra.components.temporal import TemporalConnection
@@ -83,12 +85,14 @@ class OmsStack(cdk.Stack):
             nat_gateways=config.nat_gateways,
             log_retention=retention,
         )
+        # One asset for both Lambdas (the starter and the backlog publisher): bundled once.
+        lambda_code = starter_code(project_dir)
         starter = Starter(
             self,
             "Starter",
             intake=intake,
             temporal=temporal,
-            code=starter_code(project_dir),
+            code=lambda_code,
             task_queue=config.task_queue,
             timeout=cdk.Duration.seconds(config.starter_timeout_seconds),
             memory_mib=config.starter_memory_mib,
@@ -115,6 +119,7 @@ class OmsStack(cdk.Stack):
                 "OMS_GRACEFUL_SHUTDOWN_SECONDS": str(config.worker_drain_seconds),
                 "OMS_LOG_LEVEL": "INFO",
                 "OMS_LOG_FORMAT": "json",
+                "OMS_METRICS": "emf",
                 "AWS_REGION": self.region,
             },
             secrets=temporal.container_secrets(),
@@ -136,15 +141,54 @@ class OmsStack(cdk.Stack):
         # retention; a cancellation may arrive before its order).
         storage.grant_starter_access(starter.function)
         starter.function.add_environment("OMS_ORDERS_TABLE", storage.orders_table.table_name)
-        Alarms(
+        starter.function.add_environment("OMS_METRICS", "emf")
+        # Scale on the task queue's backlog, sampled every minute (components/scaling.py).
+        publisher = BacklogPublisher(
+            self,
+            "Backlog",
+            temporal=temporal,
+            code=lambda_code,
+            task_queue=config.task_queue,
+            log_retention=retention,
+        )
+        scaling = BacklogScaling(
+            self,
+            "Scaling",
+            scaling=workers.scaling,
+            publisher=publisher,
+            running_tasks=workers.metric_running_tasks(),
+            cpu=workers.service.metric_cpu_utilization(period=cdk.Duration.minutes(1)),
+        )
+        tables = [storage.orders_table, storage.inventory_table]
+        alarms = Alarms(
             self,
             "Alarms",
             intake_queue=intake.queue,
             dlq=intake.dlq,
             starter=starter.function,
             workers=workers,
+            publisher=publisher,
+            tables=tables,
             min_workers=config.worker_min_count,
             alarm_email=config.alarm_email,
+        )
+        if config.stage == "production" and not config.alarm_email:
+            # A warning, not an error: `cdk synth` on a fresh clone must work; deploy.yml
+            # refuses to deploy production without ALARM_EMAIL.
+            cdk.Annotations.of(alarms).add_warning_v2(
+                "oms:alarmEmail", "no alarmEmail: the alarms of this production stack reach nobody"
+            )
+        Dashboard(
+            self,
+            "Dashboard",
+            intake_queue=intake.queue,
+            dlq=intake.dlq,
+            starter=starter.function,
+            workers=workers,
+            publisher=publisher,
+            scaling=scaling,
+            tables=tables,
+            alarms=alarms.alarms,
         )
 
         outputs = {

@@ -1,10 +1,13 @@
-"""Alarms: dead letters, starter errors, intake backlog and worker health, to one SNS topic."""
+"""Alarms that reach a person: one encrypted SNS topic (email subscription from `alarmEmail`),
+every alarm notifying it when it fires and when it recovers. Each description says what to do;
+docs/RUNBOOK.md has the longer version under the alarm's name."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -13,9 +16,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components.scaling import BacklogPublisher, business_metric
 from infra.components.workers import Workers
+from oms.metrics import SDK_NAMESPACE, Metric
 
 Op = cloudwatch.ComparisonOperator
+Missing = cloudwatch.TreatMissingData
+RUNBOOK = "Runbook: docs/RUNBOOK.md#"
 
 
 class Alarms(Construct):
@@ -30,6 +37,8 @@ class Alarms(Construct):
         dlq: sqs.IQueue,
         starter: lambda_.IFunction,
         workers: Workers,
+        publisher: BacklogPublisher,
+        tables: list[dynamodb.ITable],
         min_workers: int,
         alarm_email: str | None,
     ) -> None:
@@ -45,29 +54,25 @@ class Alarms(Construct):
         self.topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True)
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self.alarms: list[cloudwatch.Alarm] = []
+        one_minute, five_minutes = Duration.minutes(1), Duration.minutes(5)
+        queue = publisher.task_queue
 
-        one_minute = Duration.minutes(1)
-        self.dlq_depth = self._alarm(
+        # --- intake ---------------------------------------------------------------------
+        self._alarm(
             "DeadLetters",
-            "Orders are in the dead-letter queue: invalid or conflicting messages, or starts "
-            "that kept failing. Inspect with `oms dlq list`.",
+            "Messages are in the dead-letter queue (invalid, conflicting, or starts that kept "
+            "failing). `oms dlq list`; fix the cause; `oms dlq redrive`.",
             dlq.metric_approximate_number_of_messages_visible(
                 period=one_minute, statistic=cloudwatch.Stats.MAXIMUM
             ),
             threshold=0,
             operator=Op.GREATER_THAN_THRESHOLD,
         )
-        self.starter_errors = self._alarm(
-            "StarterErrors",
-            "The starter Lambda failed invocations (not single records: those are retried).",
-            starter.metric_errors(period=Duration.minutes(5), statistic=cloudwatch.Stats.SUM),
-            threshold=1,
-            operator=Op.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        )
-        self.intake_backlog = self._alarm(
+        self._alarm(
             "IntakeBacklog",
-            "Orders wait on the intake queue for over 5 minutes: the starter is failing or "
-            "throttled.",
+            "The oldest intake message is over 5 minutes old: the starter is failing or "
+            "throttled. Check StarterRecordFailures, the starter's logs and Temporal.",
             intake_queue.metric_approximate_age_of_oldest_message(
                 period=one_minute, statistic=cloudwatch.Stats.MAXIMUM
             ),
@@ -75,24 +80,151 @@ class Alarms(Construct):
             operator=Op.GREATER_THAN_THRESHOLD,
             periods=5,
         )
+        self._alarm(
+            "StarterErrors",
+            "Starter invocations failed as a whole (configuration, secret, code). Read the "
+            "starter's log group; records are delivered again.",
+            starter.metric_errors(period=five_minutes, statistic=cloudwatch.Stats.SUM),
+            threshold=1,
+            operator=Op.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        self._alarm(
+            "StarterRecordFailures",
+            "Over 10 order records failed to start in 5 minutes (Temporal unreachable or "
+            "rate-limited): SQS retries them. Check Temporal Cloud's status and the namespace's "
+            "action limit.",
+            business_metric(Metric.START_FAILED, cloudwatch.Stats.SUM).with_(period=five_minutes),
+            threshold=10,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        self._alarm(
+            "StarterThrottles",
+            "Lambda throttled the starter: raise starterReservedConcurrency or the account's "
+            "concurrency limit.",
+            starter.metric_throttles(period=five_minutes, statistic=cloudwatch.Stats.SUM),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+
+        # --- Temporal and workers -----------------------------------------------------------
+        self._alarm(
+            "BacklogAge",
+            "Tasks waited over 2 minutes for a worker for 5 minutes: workers are too few, "
+            "stuck or not polling. Check WorkersRunning, NoWorkerPolling and scaling activity.",
+            publisher.metric(Metric.BACKLOG_AGE),
+            threshold=120,
+            operator=Op.GREATER_THAN_THRESHOLD,
+            periods=5,
+        )
+        self._alarm(
+            "ScheduleToStart",
+            "Workflow tasks wait over 5 s (p90) before a worker picks them up: the workers are "
+            "saturated (slots) or too few. Check worker CPU and task slots on the dashboard.",
+            cloudwatch.Metric(
+                namespace=SDK_NAMESPACE,
+                metric_name="temporal_workflow_task_schedule_to_start_latency",
+                dimensions_map={"TaskQueue": queue},
+                statistic="p90",
+                period=five_minutes,
+            ),
+            threshold=5000,
+            operator=Op.GREATER_THAN_THRESHOLD,
+            periods=2,
+        )
+        # Missing data is breaching: a publisher that stopped must not read as "pollers fine".
+        self._alarm(
+            "NoWorkerPolling",
+            "No worker has polled the task queue for 3 minutes: orders stall. Check the ECS "
+            "service's tasks, their logs and the Temporal credentials (`oms doctor`).",
+            publisher.metric(Metric.POLLERS, cloudwatch.Stats.MINIMUM),
+            threshold=1,
+            operator=Op.LESS_THAN_THRESHOLD,
+            periods=3,
+            missing=Missing.BREACHING,
+        )
+        self._alarm(
+            "WorkflowTaskFailures",
+            "Workflow tasks fail (non-determinism or a bug in workflow code): the affected "
+            "orders make no progress. Find them in the worker logs; fix and redeploy.",
+            cloudwatch.Metric(
+                namespace=SDK_NAMESPACE,
+                metric_name="temporal_workflow_task_execution_failed",
+                dimensions_map={"TaskQueue": queue},
+                statistic=cloudwatch.Stats.SUM,
+                period=five_minutes,
+            ),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        self._alarm(
+            "OrdersNeedingAttention",
+            "Orders are NEEDS_ATTENTION: a step that must finish keeps failing. `oms doctor`, "
+            "`oms status ORDER_ID`; fix the cause or settle with `oms resolve`.",
+            business_metric(Metric.ORDERS_NEEDING_ATTENTION),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
         # Missing data counts as breaching: a service with no tasks may report nothing.
-        self.workers_running = self._alarm(
+        self._alarm(
             "WorkersRunning",
-            f"Fewer than {min_workers} worker task(s) running for 5 minutes: orders stall.",
+            f"Fewer than {min_workers} worker task(s) running for 5 minutes: orders stall. "
+            "Check the ECS service's events (image, secrets, health check).",
             workers.metric_running_tasks(),
             threshold=min_workers,
             operator=Op.LESS_THAN_THRESHOLD,
             periods=5,
-            missing=cloudwatch.TreatMissingData.BREACHING,
+            missing=Missing.BREACHING,
         )
-        self.workers_cpu = self._alarm(
+        self._alarm(
             "WorkersCpu",
-            "Worker CPU above 85% for 15 minutes even with auto scaling: raise workerMaxCount.",
-            workers.service.metric_cpu_utilization(period=Duration.minutes(5)),
+            "Worker CPU above 85% for 15 minutes even with auto scaling: raise workerMaxCount "
+            "or workerCpu.",
+            workers.service.metric_cpu_utilization(period=five_minutes),
             threshold=85,
             operator=Op.GREATER_THAN_THRESHOLD,
             periods=3,
         )
+
+        # --- AWS dependencies -----------------------------------------------------------------
+        throttles = {
+            f"t{i}{kind[0].lower()}": table.metric(
+                f"{kind}ThrottleEvents", statistic=cloudwatch.Stats.SUM, period=five_minutes
+            )
+            for i, table in enumerate(tables)
+            for kind in ("Read", "Write")
+        }
+        self._alarm(
+            "DynamoDbThrottles",
+            "DynamoDB throttled the order ledger or stock table: activities retry, orders slow "
+            "down. Check for a hot SKU; the tables are on-demand (raise the account quota).",
+            cloudwatch.MathExpression(
+                expression=" + ".join(f"FILL({name}, 0)" for name in throttles),
+                using_metrics=throttles,
+                label="DynamoDB throttle events",
+                period=five_minutes,
+            ),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        # SES's account reputation: AWS reviews an account at 5% bounces / 0.1% complaints.
+        for name, metric_name, threshold in (
+            ("SesBounceRate", "Reputation.BounceRate", 0.04),
+            ("SesComplaintRate", "Reputation.ComplaintRate", 0.0008),
+        ):
+            self._alarm(
+                name,
+                f"SES {metric_name} above {threshold:.2%}, close to where AWS pauses sending: "
+                "look for bad addresses upstream (the orders' emails) before SES reviews the "
+                "account.",
+                cloudwatch.Metric(
+                    namespace="AWS/SES",
+                    metric_name=metric_name,
+                    statistic=cloudwatch.Stats.MAXIMUM,
+                    period=Duration.hours(1),
+                ),
+                threshold=threshold,
+                operator=Op.GREATER_THAN_THRESHOLD,
+            )
 
     def _alarm(
         self,
@@ -108,7 +240,7 @@ class Alarms(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_description=description,
+            alarm_description=f"{description} {RUNBOOK}{construct_id.lower()}",
             metric=metric,
             threshold=threshold,
             comparison_operator=operator,
@@ -118,4 +250,5 @@ class Alarms(Construct):
         action = actions.SnsAction(self.topic)
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
+        self.alarms.append(alarm)
         return alarm

@@ -112,13 +112,16 @@ class Workers(Construct):
             max_healthy_percent=200,
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )
-        scaling = self.service.auto_scale_task_count(min_capacity=min_count, max_capacity=max_count)
-        scaling.scale_on_cpu_utilization(
+        # The primary signal is the task queue's backlog (components/scaling.py adds those
+        # policies to `self.scaling`); CPU may only add workers, never remove them.
+        self.scaling = self.service.auto_scale_task_count(
+            min_capacity=min_count, max_capacity=max_count
+        )
+        self.scaling.scale_on_cpu_utilization(
             "Cpu",
             target_utilization_percent=cpu_target_percent,
             scale_out_cooldown=Duration.seconds(60),
-            # Scale in slowly: each stopped worker drains its running activities first.
-            scale_in_cooldown=Duration.seconds(300),
+            disable_scale_in=True,
         )
         acknowledge(
             task_definition,

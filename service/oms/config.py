@@ -65,6 +65,9 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="json in AWS (CloudWatch)")
+    # emf: SDK and business metrics as CloudWatch embedded metric format on stdout (the stack
+    # sets it); off locally so stdout stays readable. Names: oms.metrics.
+    metrics: Literal["off", "emf"] = Field("off", description="metrics output: off or emf")
 
     temporal_secret_arn: str | None = Field(
         None,

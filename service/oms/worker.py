@@ -18,6 +18,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Interceptor, PollerBehaviorSimpleMaximum, Worker
 
+from oms import metrics
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
 from oms.health import report_health
@@ -104,6 +105,8 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     stopping = asyncio.create_task(stop.wait())
+    # Before connecting: the client records SDK metrics into this runtime (oms.metrics).
+    sdk_metrics = metrics.setup(settings.metrics == "emf")
     connecting = asyncio.create_task(connect(settings))
     await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not connecting.done():
@@ -116,6 +119,7 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
         worker = build_worker(client, settings, executor, interceptors=interceptors)
         running = asyncio.create_task(worker.run())
         health = asyncio.create_task(report_health(client, worker))
+        publishing = asyncio.create_task(metrics.publish_periodically(sdk_metrics))
         log.info("worker polling task queue %s", settings.task_queue)
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         health.cancel()  # not polling from here on: the health check says so
@@ -125,5 +129,7 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
             )
             await worker.shutdown()
         stopping.cancel()
+        publishing.cancel()  # writes what is left
+        await asyncio.gather(publishing, return_exceptions=True)
         await running  # re-raises a worker failure
     log.info("worker stopped")

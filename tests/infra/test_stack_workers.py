@@ -102,9 +102,13 @@ def test_cluster_has_container_insights(synth: Synth) -> None:
     assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
 
 
-def test_workers_scale_on_cpu_between_the_configured_bounds(synth: Synth) -> None:
+def test_cpu_only_adds_workers_between_the_configured_bounds(synth: Synth) -> None:
     _, target = synth.one("AWS::ApplicationAutoScaling::ScalableTarget")
-    _, policy = synth.one("AWS::ApplicationAutoScaling::ScalingPolicy")
+    (policy,) = [
+        p["Properties"]
+        for p in synth.of_type("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        if p["Properties"]["PolicyType"] == "TargetTrackingScaling"
+    ]
 
     # Production: never below two tasks.
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
@@ -113,6 +117,8 @@ def test_workers_scale_on_cpu_between_the_configured_bounds(synth: Synth) -> Non
         "ECSServiceAverageCPUUtilization"
     )
     assert tracking["TargetValue"] == 60
+    # Secondary signal: scale-in belongs to the backlog policy (test_stack_operations.py).
+    assert tracking["DisableScaleIn"] is True
 
 
 def test_worker_image_build_context_is_trimmed_by_dockerignore(synth: Synth) -> None:

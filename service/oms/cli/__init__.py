@@ -24,6 +24,7 @@ from oms.cli import (  # noqa: E402, F401
     codec,
     dev,
     dlq,
+    doctor,
     faults,
     inventory,
     orders,

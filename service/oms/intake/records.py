@@ -17,6 +17,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms import metrics
+from oms.metrics import Metric
 from oms.orders.client import OrderClient, Submission
 from oms.orders.models import InvalidOrderError, parse_order
 
@@ -87,7 +91,13 @@ class OrderIntake:
         except InvalidOrderError as error:
             await self._dead_letter(message, Outcome.INVALID, error.reason)
             return Outcome.INVALID
-        submitted = await self.orders.submit(order, enqueued_at=message.sent_at)
+        try:
+            submitted = await self.orders.submit(order, enqueued_at=message.sent_at)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                # The scaling guard: no scale-up while the namespace is rate-limited.
+                metrics.count(Metric.START_THROTTLED)
+            raise
         if submitted == Submission.CONFLICT:
             reason = (
                 f"conflict: order {order.order_id} was already received with different content; "
@@ -96,6 +106,9 @@ class OrderIntake:
             await self._dead_letter(message, Outcome.CONFLICT, reason)
             return Outcome.CONFLICT
         outcome = Outcome(submitted.value)
+        metrics.count(
+            Metric.ORDERS_STARTED if outcome == Outcome.STARTED else Metric.ORDERS_DUPLICATE
+        )
         log.info(
             "order %s: %s", order.order_id, outcome, extra=_keys(message, order.order_id, outcome)
         )
@@ -115,6 +128,7 @@ class OrderIntake:
                 SOURCE_ATTRIBUTE: {"DataType": "String", "StringValue": message.message_id},
             },
         )
+        metrics.count(Metric.ORDERS_DEAD_LETTERED, Kind=kind.value)
         log.warning(
             "message %s dead-lettered (%s): %s",
             message.message_id,

@@ -20,11 +20,13 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from oms import metrics
 from oms.aws import aws_clients
 from oms.config import Settings, load_settings
 from oms.intake.loop_thread import LoopThread
 from oms.intake.records import Message, OrderIntake, sent_at
 from oms.logs import configure_logging
+from oms.metrics import Metric
 from oms.ops.resources import queue_url
 from oms.orders.client import OrderClient
 from oms.temporal_client import connect
@@ -39,6 +41,7 @@ processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_
 class StarterRuntime:
     loop: LoopThread
     intake: OrderIntake
+    sdk_metrics: metrics.SdkMetrics | None = None
 
 
 _runtime: StarterRuntime | None = None
@@ -54,6 +57,7 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
     if _runtime is None:
         settings = settings or load_settings()
         configure_logging(settings, service="oms-starter")
+        sdk_metrics = metrics.setup(settings.metrics == "emf")  # before the client exists
         loop = LoopThread("oms-starter")
         client = loop.run_sync(connect(settings, lazy=True))
         clients = aws_clients()
@@ -66,7 +70,7 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
         intake = OrderIntake(
             orders=orders, sqs=clients.sqs, dlq_url=queue_url(clients.sqs, settings.dlq)
         )
-        _runtime = StarterRuntime(loop=loop, intake=intake)
+        _runtime = StarterRuntime(loop=loop, intake=intake, sdk_metrics=sdk_metrics)
     return _runtime
 
 
@@ -77,7 +81,12 @@ async def record_handler(record: SQSRecord) -> str:
     message = Message(
         message_id=record.message_id, body=record.body, sent_at=sent_at(millis) if millis else None
     )
-    outcome = await runtime.loop.run(runtime.intake.accept(message))
+    try:
+        outcome = await runtime.loop.run(runtime.intake.accept(message))
+    except Exception:
+        # Partial batch response: not a Lambda error, so it gets its own metric and alarm.
+        metrics.count(Metric.START_FAILED)
+        raise
     return outcome.value
 
 
@@ -91,5 +100,9 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    configure()
-    return process_batch(event, context)
+    runtime = configure()
+    try:
+        return process_batch(event, context)
+    finally:
+        if runtime.sdk_metrics is not None:  # the SDK's metrics of this invocation, as EMF
+            runtime.sdk_metrics.flush()

@@ -214,11 +214,21 @@ class OrderClient:
             )
 
     async def list(
-        self, status: SearchStatus | None = None, *, limit: int = 20
+        self,
+        status: SearchStatus | None = None,
+        *,
+        limit: int = 20,
+        started_before: datetime | None = None,
+        this_task_queue: bool = False,
     ) -> list[OrderSummary]:
-        query = f"WorkflowType = '{ORDER_WORKFLOW_TYPE}'"
-        if status is not None:
-            query += f" AND {ORDER_STATUS_ATTRIBUTE} = '{status.value}'"
+        """Orders, newest first; `started_before`: only those still running that started
+        before then; `this_task_queue`: only this deployment's (what `oms doctor` checks)."""
+        query = order_query(status)
+        if this_task_queue:
+            query += f" AND TaskQueue = '{self.task_queue}'"
+        if started_before is not None:
+            stamp = started_before.isoformat()  # RFC 3339, to the microsecond
+            query += f" AND ExecutionStatus = 'Running' AND StartTime < '{stamp}'"
         try:
             return [
                 OrderSummary(
@@ -345,6 +355,15 @@ class OrderClient:
             f"no worker answered the {what} within {timeout.total_seconds():g} s "
             f"(is `oms worker` polling task queue {task_queue}?)"
         )
+
+
+def order_query(status: SearchStatus | None) -> str:
+    """The visibility query for orders (of one `OrderStatus`); the backlog publisher counts
+    NEEDS_ATTENTION with it."""
+    query = f"WorkflowType = '{ORDER_WORKFLOW_TYPE}'"
+    if status is not None:
+        query += f" AND {ORDER_STATUS_ATTRIBUTE} = '{status.value}'"
+    return query
 
 
 def _search_status(description: Any) -> SearchStatus | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from oms.orders.records import Record, Status, StockLevel
+from oms.orders.records import Package, Payment, Record, Reservation, Status, StockLevel
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -237,6 +237,38 @@ class Ledger:
         for page in pages:
             levels.extend(StockLevel.model_validate(from_item(i)) for i in page.get("Items", []))
         return sorted(levels, key=lambda level: level.sku)
+
+    def open_records(self) -> list[Record]:
+        """Every reservation, authorization and package still open (ACTIVE, AUTHORIZED,
+        PREPARED), whatever its order's state: what `oms doctor` reconciles with Temporal.
+        A scan: an operator's occasional read, never on an order's path."""
+        kinds: dict[str, type[Record]] = {
+            Reservation.KIND: Reservation,
+            Payment.KIND: Payment,
+            Package.KIND: Package,
+        }
+        found: list[Record] = []
+        pages = self._db.get_paginator("scan").paginate(
+            TableName=self.orders_table,
+            ConsistentRead=True,
+            FilterExpression="#record IN (:r, :p, :k) AND #status IN (:active, :auth, :prep)",
+            ExpressionAttributeNames={"#record": "record", "#status": "status"},
+            ExpressionAttributeValues=to_item(
+                {
+                    ":r": Reservation.KIND,
+                    ":p": Payment.KIND,
+                    ":k": Package.KIND,
+                    ":active": Status.ACTIVE.value,
+                    ":auth": Status.AUTHORIZED.value,
+                    ":prep": Status.PREPARED.value,
+                }
+            ),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                values = from_item(item)
+                found.append(kinds[values["record"]].model_validate(values))
+        return sorted(found, key=lambda record: (record.order_id, record.record))
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Final
 from botocore.exceptions import ClientError
 from temporalio import activity
 
+from oms import metrics
+from oms.metrics import Metric
 from oms.orders.contract import CUSTOMER_TEXT, FailureReason, OrderState
 from oms.orders.ledger import Ledger
 from oms.orders.payloads import NotifyInput, NotifyResult
@@ -116,12 +118,14 @@ class Mailer:
                 Email(order_id=order_id, record=record, status=Status.REJECTED, detail=detail)
             )
             activity.logger.warning("email for order %s rejected: %s", order_id, code)
+            metrics.count(Metric.EMAILS_REJECTED, Event=_event_kind(event))
             return NotifyResult(rejected=detail)
         message_id = response["MessageId"]
         self._ledger.put_new(
             Email(order_id=order_id, record=record, status=Status.SENT, message_id=message_id)
         )
         activity.logger.info("emailed the customer of order %s (%s)", order_id, event)
+        metrics.count(Metric.EMAILS_SENT, Event=_event_kind(event))
         return NotifyResult(message_id=message_id)
 
 
@@ -132,7 +136,7 @@ class NotificationActivities:
     @activity.defn
     def notify_customer(self, request: NotifyInput) -> NotifyResult:
         subject, text, html = render(request)
-        return self._mailer.send_once(
+        result = self._mailer.send_once(
             request.order_id,
             request.outcome.value,
             to=request.email,
@@ -140,3 +144,28 @@ class NotificationActivities:
             text=text,
             html=html,
         )
+        if not result.deduplicated:
+            # Every outcome sends exactly one email, so the first send counts the outcome once
+            # (a retry finds the email record and is deduplicated): no workflow-side action.
+            count_outcome(request.outcome, request.reason)
+        return result
+
+
+OUTCOME_METRICS: Final = {
+    OrderState.COMPLETED: Metric.ORDERS_COMPLETED,
+    OrderState.CANCELLED: Metric.ORDERS_CANCELLED,
+    OrderState.FAILED: Metric.ORDERS_FAILED,
+}
+
+
+def count_outcome(outcome: OrderState, reason: str | None) -> None:
+    metric = OUTCOME_METRICS.get(outcome)
+    if metric is not None:
+        # Only the reason codes of the enum: free text would make a metric per order.
+        known = reason in {r.value for r in FailureReason}
+        metrics.count(metric, Reason=reason if known else ("OTHER" if reason else None))
+
+
+def _event_kind(event: str) -> str:
+    """`COMPLETED`, or `RETURN` for the return events (`RETURN#...`): a bounded dimension."""
+    return event.split("#", 1)[0].split("-", 1)[0]

@@ -1,0 +1,112 @@
+"""The task queue's backlog as CloudWatch metrics: what the workers scale on.
+
+A Lambda on a one-minute EventBridge schedule (`lambda_handler`) asks Temporal for the task
+queue's stats (`DescribeTaskQueue` with `report_stats`: approximate backlog count and age, for
+workflow and activity tasks) and its pollers, counts the orders needing attention, and writes
+them as EMF (`oms.metrics`). A Lambda rather than the workers: one sample per minute whatever
+the number of workers (each worker publishing would multiply the same number), and it keeps
+reporting when every worker is down or wedged, which is exactly when the backlog matters.
+
+`RESOURCE_EXHAUSTED` from Temporal (the namespace is over its rate limit) is published as
+`NamespaceRateLimited` = 1: the scaling policy does not add workers then, since more pollers
+only add requests to a namespace that is already refusing them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from oms import metrics
+from oms.config import load_settings
+from oms.intake.loop_thread import LoopThread
+from oms.logs import configure_logging
+from oms.metrics import Metric
+from oms.orders.client import order_query
+from oms.orders.contract import SearchStatus
+from oms.temporal_client import connect
+
+TASK_TYPES = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
+
+
+@dataclass(frozen=True)
+class QueueSample:
+    task_queue: str
+    backlog_count: int  # workflow + activity tasks waiting for a worker
+    backlog_age_seconds: float  # the oldest waiting task, either type
+    pollers: int  # distinct pollers (workflow or activity) seen recently
+    rate_limited: bool
+
+
+async def sample_queue(client: Client, task_queue: str) -> QueueSample:
+    """One look at the task queue. A rate-limited answer is a sample too (`rate_limited`)."""
+    count, age, pollers = 0, 0.0, set[str]()
+    for task_type in TASK_TYPES:
+        request = DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            task_queue_type=task_type,
+            report_stats=True,
+        )
+        try:
+            response = await client.workflow_service.describe_task_queue(
+                request, timeout=timedelta(seconds=10)
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                return QueueSample(task_queue, 0, 0.0, 0, rate_limited=True)
+            raise
+        stats = response.stats
+        count += stats.approximate_backlog_count
+        age = max(age, stats.approximate_backlog_age.ToTimedelta().total_seconds())
+        pollers.update(poller.identity for poller in response.pollers)
+    return QueueSample(task_queue, count, age, len(pollers), rate_limited=False)
+
+
+def publish(sample: QueueSample, needing_attention: int | None) -> None:
+    queue = {"TaskQueue": sample.task_queue}
+    metrics.gauge(Metric.RATE_LIMITED, 1 if sample.rate_limited else 0, **queue)
+    if not sample.rate_limited:
+        metrics.gauge(Metric.BACKLOG_COUNT, sample.backlog_count, **queue)
+        metrics.gauge(Metric.BACKLOG_AGE, sample.backlog_age_seconds, unit="Seconds", **queue)
+        metrics.gauge(Metric.POLLERS, sample.pollers, **queue)
+    if needing_attention is not None:
+        metrics.gauge(Metric.ORDERS_NEEDING_ATTENTION, needing_attention)
+
+
+async def sample_and_publish(client: Client, task_queue: str) -> dict[str, Any]:
+
+    sample = await sample_queue(client, task_queue)
+    needing: int | None = None
+    try:
+        needing = (await client.count_workflows(order_query(SearchStatus.NEEDS_ATTENTION))).count
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
+            raise
+    publish(sample, needing)
+    return {**sample.__dict__, "needingAttention": needing}
+
+
+_loop: LoopThread | None = None
+_client: Client | None = None
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The scheduled publisher (EventBridge, every minute). One client per execution
+    environment, on a persistent loop, as the starter does."""
+    global _loop, _client  # noqa: PLW0603 - reused across invocations, by design
+    settings = load_settings()
+    if _loop is None:
+        configure_logging(settings, service="oms-backlog")
+        metrics.configure(enabled=settings.metrics == "emf")
+        _loop = LoopThread("oms-backlog")
+        _client = _loop.run_sync(connect(settings, lazy=True))
+    assert _client is not None
+    return _loop.run_sync(sample_and_publish(_client, settings.task_queue))

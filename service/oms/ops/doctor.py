@@ -1,0 +1,251 @@
+"""`oms doctor`: what needs a person, found by reconciling Temporal, the ledger and the queues.
+
+Each check is a function returning findings `{"check", "severity", "subject", "detail"}`:
+
+- `needs-attention`: orders whose `OrderStatus` is NEEDS_ATTENTION (a must-finish step keeps
+  failing);
+- `long-running`: orders still running after `running_longer_than`;
+- `left-open`: a reservation, authorization or package still open while its order is closed
+  (or its history is gone): stock held or money on hold for nothing;
+- `stock`: negative stock, or `reserved` that does not match the open reservations;
+- `dead-letters`: messages in the DLQ;
+- `no-poller`: no worker polling the task queue;
+- `versions-draining`: worker builds still draining (TODO: reports nothing until
+  `oms.ops.versions` exists; see `draining_versions`).
+
+Only this deployment's orders count: the Temporal queries are limited to its task queue
+(`OrderClient.task_queue`).
+A check that cannot run (an outage) is a finding too, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from oms.ops.backlog import sample_queue
+from oms.ops.dlq import list_dead_letters
+from oms.orders.client import OrderClient, OrderNotFoundError
+from oms.orders.contract import SearchStatus
+from oms.orders.ledger import Ledger
+from oms.orders.records import Record, Reservation
+
+MAX_PER_CHECK = 100  # findings per check; a larger incident shows its first hundred
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"  # an order or money is stuck: act now
+    WARNING = "warning"  # look today
+
+
+class Finding(BaseModel):
+    check: str
+    severity: Severity
+    subject: str
+    detail: str
+
+
+class Report(BaseModel):
+    findings: list[Finding]
+
+
+@dataclass
+class Doctor:
+    orders: OrderClient
+    ledger: Ledger
+    sqs: Any
+    dlq_url: str
+    running_longer_than: timedelta = timedelta(hours=1)
+
+    async def examine(self) -> Report:
+        checks: list[tuple[str, Callable[[], Awaitable[list[Finding]]]]] = [
+            ("needs-attention", self.needs_attention),
+            ("long-running", self.long_running),
+            ("left-open", self.left_open),
+            ("stock", self.stock),
+            ("dead-letters", self.dead_letters),
+            ("no-poller", self.no_poller),
+            ("versions-draining", self.draining_versions),
+        ]
+        results = await asyncio.gather(*(check() for _, check in checks), return_exceptions=True)
+        findings: list[Finding] = []
+        for (name, _), result in zip(checks, results, strict=True):
+            if isinstance(result, BaseException):
+                findings.append(
+                    Finding(
+                        check=name,
+                        severity=Severity.WARNING,
+                        subject="doctor",
+                        detail=f"the check could not run: {type(result).__name__}: {result}",
+                    )
+                )
+            else:
+                findings.extend(result[:MAX_PER_CHECK])
+        return Report(findings=findings)
+
+    # --- Temporal -----------------------------------------------------------------------
+
+    async def needs_attention(self) -> list[Finding]:
+        stuck = await self.orders.list(
+            SearchStatus.NEEDS_ATTENTION, limit=MAX_PER_CHECK, this_task_queue=True
+        )
+        return [
+            Finding(
+                check="needs-attention",
+                severity=Severity.CRITICAL,
+                subject=order.order_id,
+                detail="a step that must finish keeps failing: `oms status "
+                f"{order.order_id}` shows which and why; fix the cause, or settle it with "
+                "`oms resolve`",
+            )
+            for order in stuck
+            if order.workflow_status == "RUNNING"
+        ]
+
+    async def long_running(self) -> list[Finding]:
+        now = datetime.now(UTC)
+        running = await self.orders.list(
+            limit=MAX_PER_CHECK,
+            started_before=now - self.running_longer_than,
+            this_task_queue=True,
+        )
+        return [
+            Finding(
+                check="long-running",
+                severity=Severity.WARNING,
+                subject=order.order_id,
+                detail=f"running for {_age(now - order.start_time)} (threshold "
+                f"{_age(self.running_longer_than)}): `oms status {order.order_id}`",
+            )
+            for order in running
+        ]
+
+    async def _closed(self, order_id: str) -> str | None:
+        """How the order's workflow ended (None while it runs)."""
+        try:
+            info = await self.orders.workflow_info(order_id)
+        except OrderNotFoundError:
+            return "no workflow (never started, or its history is past retention)"
+        if info.workflow_status == "RUNNING":
+            return None
+        return f"workflow {info.workflow_status.lower()}"
+
+    async def left_open(self) -> list[Finding]:
+        records = await asyncio.to_thread(self.ledger.open_records)
+        by_order: dict[str, list[Record]] = defaultdict(list)
+        for record in records:
+            by_order[record.order_id].append(record)
+        if not by_order:
+            return []
+        # Open records of running orders are normal: one visibility query sets those aside,
+        # and only the rest are described one by one (visibility lags: confirm before telling).
+        running = {
+            order.order_id
+            for order in await self.orders.list(
+                limit=100_000, started_before=datetime.now(UTC), this_task_queue=True
+            )
+        }
+        findings = []
+        for order_id, open_records in sorted(by_order.items()):
+            if order_id in running:
+                continue
+            closed = await self._closed(order_id)
+            if closed is None:
+                continue
+            what = ", ".join(f"{r.record.lower()} {r.status.value}" for r in open_records)
+            findings.append(
+                Finding(
+                    check="left-open",
+                    severity=Severity.CRITICAL,
+                    subject=order_id,
+                    detail=f"{what} but the order is closed ({closed}): release the stock / "
+                    "void the authorization / cancel the package by hand",
+                )
+            )
+            if len(findings) >= MAX_PER_CHECK:
+                break
+        return findings
+
+    # --- ledger -------------------------------------------------------------------------
+
+    async def stock(self) -> list[Finding]:
+        first = await asyncio.to_thread(_stock_problems, self.ledger)
+        if not first:
+            return []
+        # Two scans are not one snapshot: an order reserving in between looks like a mismatch.
+        # Only what is wrong twice in a row is reported.
+        second = await asyncio.to_thread(_stock_problems, self.ledger)
+        return [
+            Finding(check="stock", severity=Severity.CRITICAL, subject=sku, detail=detail)
+            for sku, detail in second.items()
+            if sku in first
+        ]
+
+    # --- queues -------------------------------------------------------------------------
+
+    async def dead_letters(self) -> list[Finding]:
+        letters = await asyncio.to_thread(list_dead_letters, self.sqs, self.dlq_url)
+        return [
+            Finding(
+                check="dead-letters",
+                severity=Severity.WARNING,
+                subject=letter.message_id,
+                detail=f"{letter.kind or 'dead letter'}: {letter.reason} (`oms dlq list`; fix, "
+                "then `oms dlq redrive`)",
+            )
+            for letter in letters
+        ]
+
+    async def no_poller(self) -> list[Finding]:
+        sample = await sample_queue(self.orders.temporal, self.orders.task_queue)
+        if sample.rate_limited or sample.pollers:
+            return []
+        return [
+            Finding(
+                check="no-poller",
+                severity=Severity.CRITICAL,
+                subject=self.orders.task_queue,
+                detail="no worker is polling this task queue: orders stall (ECS service "
+                "tasks, their logs, the Temporal credentials)",
+            )
+        ]
+
+    async def draining_versions(self) -> list[Finding]:
+        """TODO(versioning): list builds still DRAINING through `oms.ops.versions` once it
+        exists (PRODUCT.md §7); until then this source reports nothing."""
+        return []
+
+
+def _stock_problems(ledger: Ledger) -> dict[str, str]:
+    """SKU -> what is wrong: negative numbers, or `reserved` unlike the open reservations."""
+    held: dict[str, int] = defaultdict(int)
+    for record in ledger.open_records():
+        if isinstance(record, Reservation):
+            for sku, quantity in record.lines.items():
+                held[sku] += quantity
+    problems: dict[str, str] = {}
+    levels = {level.sku: level for level in ledger.stock()}
+    for sku, level in levels.items():
+        if level.available < 0 or level.reserved < 0:
+            problems[sku] = (
+                f"negative stock: available {level.available}, reserved {level.reserved}"
+            )
+        elif level.reserved != held.get(sku, 0):
+            problems[sku] = (
+                f"reserved {level.reserved} but open reservations hold {held.get(sku, 0)}"
+            )
+    for sku in held.keys() - levels.keys():
+        problems[sku] = f"open reservations hold {held[sku]} of a SKU with no stock item"
+    return problems
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
