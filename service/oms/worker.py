@@ -16,7 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Interceptor, PollerBehaviorSimpleMaximum, Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import (
+    Interceptor,
+    PollerBehaviorSimpleMaximum,
+    Worker,
+    WorkerDeploymentConfig,
+)
 
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
@@ -32,6 +38,13 @@ from oms.temporal_client import connect
 log = logging.getLogger("oms.worker")
 
 WORKFLOWS: list[type] = [OrderWorkflow]
+# What a versioned worker registers instead of a workflow class of WORKFLOWS that must follow
+# new builds (PRODUCT.md §6b: returns auto-upgrade): a subclass, same workflow type, declaring
+# `@workflow.defn(name=..., versioning_behavior=VersioningBehavior.AUTO_UPGRADE)` with a `run`
+# that calls `super().run`. The behaviour cannot sit on the plain class: the SDK sends it with
+# every workflow task, and the server rejects it from an unversioned worker. Everything else is
+# Pinned (`deployment_config`). E.g. {ReturnWorkflow: AutoUpgradingReturnWorkflow}.
+AUTO_UPGRADE: dict[type, type] = {}
 
 
 def build_activities(
@@ -63,6 +76,26 @@ def build_activities(
     ]
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """With `OMS_BUILD_ID`: this worker is version `<OMS_WORKER_DEPLOYMENT>:<build id>` of the
+    Worker Deployment, and workflows are Pinned unless their definition says otherwise (an
+    order finishes on the code that started it, PRODUCT.md §7). Without: unversioned."""
+    if not settings.build_id:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(settings.worker_deployment, settings.build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
+
+
+def workflows(settings: Settings) -> list[type]:
+    """The workflow classes this worker registers (see AUTO_UPGRADE)."""
+    if not settings.build_id:
+        return list(WORKFLOWS)
+    return [AUTO_UPGRADE.get(cls, cls) for cls in WORKFLOWS]
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -74,7 +107,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
+        workflows=workflows(settings),
         activities=build_activities(settings, clients),
         activity_executor=executor,
         interceptors=interceptors,
@@ -84,6 +117,7 @@ def build_worker(
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.workflow_task_pollers),
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.activity_task_pollers),
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        deployment_config=deployment_config(settings),
     )
 
 
@@ -108,7 +142,13 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
         worker = build_worker(client, settings, executor, interceptors=interceptors)
         running = asyncio.create_task(worker.run())
         health = asyncio.create_task(report_health(client, worker))
-        log.info("worker polling task queue %s", settings.task_queue)
+        log.info(
+            "worker polling task queue %s as %s",
+            settings.task_queue,
+            f"version {settings.worker_deployment}:{settings.build_id}"
+            if settings.build_id
+            else "an unversioned worker",
+        )
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         health.cancel()  # not polling from here on: the health check says so
         if not running.done():

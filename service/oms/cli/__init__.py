@@ -20,7 +20,17 @@ from oms.local.errors import StackError
 LOCAL_ENV = os.path.join(".oms", "local.env")
 
 # Command modules register themselves on `app`.
-from oms.cli import codec, dev, dlq, faults, inventory, orders, processes, submit  # noqa: E402, F401
+from oms.cli import (  # noqa: E402, F401
+    codec,
+    dev,
+    dlq,
+    faults,
+    inventory,
+    orders,
+    processes,
+    submit,
+    versions,
+)
 
 
 def main() -> None:
