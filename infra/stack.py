@@ -159,6 +159,8 @@ class OmsStack(cdk.Stack):
             "WorkerServiceName": workers.service.service_name,
             # Where the pipeline pushes each deployed build's image, tagged with the commit.
             "WorkerImageRepositoryUri": workers.build_images.repository_uri,
+            # The replay gate decrypts the namespace's histories with it.
+            "PayloadKeyArn": payload_key.key_arn,
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)
