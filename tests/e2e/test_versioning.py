@@ -28,6 +28,7 @@ from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.demo_orders import order_body
 from oms.ops.resources import QueueUrls
+from oms.ops.rollout import live_builds
 from oms.ops.versions import list_versions, promote, wait_for_pollers
 from oms.orders.client import OrderClient, Submission
 from oms.orders.contract import OrderState, order_workflow_id
@@ -39,7 +40,7 @@ from ..conftest import process_env
 pytestmark = pytest.mark.e2e
 OMS = str(Path(sys.executable).parent / "oms")
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-STEP_LATENCY_MS = "400"
+STEP_LATENCY_MS = "800"  # A's orders are still running when B is promoted
 
 
 class Deploy:
@@ -170,11 +171,20 @@ async def test_a_promoted_incompatible_build_breaks_no_order_in_flight(
     }
     assert listed[build_b] == "CURRENT"
     assert listed[build_a] == "DRAINING"  # A's orders are still open
+    # The next deploy would keep both services: B current, A draining (and the rollback target).
+    assert await live_builds(deploy.client, deploy.deployment, "next") == ["next", build_b, build_a]
     on_b = await start_orders(deploy, clients, 2)
 
-    # Then every order completes, each on the build that started it, with no task failure
-    results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in on_a + on_b)), 120)
+    # Then A's orders complete, and A, with nothing open any more, drains
+    results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in on_a)), 120)
     closed = time.monotonic()
+    async with asyncio.timeout(60):
+        while await status_of(deploy, build_a) != "DRAINED":
+            await asyncio.sleep(0.2)
+    print(f"build A DRAINED {time.monotonic() - closed:.1f}s after its last order closed")
+
+    # ...every order completed on the build that started it, with no task failure
+    results += await asyncio.wait_for(asyncio.gather(*(h.result() for h in on_b)), 120)
     assert [r.state for r in results] == [OrderState.COMPLETED] * 5
     for handles, build in ((on_a, build_a), (on_b, build_b)):
         for handle in handles:
@@ -188,16 +198,11 @@ async def test_a_promoted_incompatible_build_breaks_no_order_in_flight(
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
     assert first_b[:2] == ["authorize_payment", "reserve_inventory"]
-
-    # A, with nothing open any more, drains.
-    async with asyncio.timeout(60):
-        while await status_of(deploy, build_a) != "DRAINED":
-            await asyncio.sleep(0.5)
-    print(f"build A drained {time.monotonic() - closed:.1f}s after its last order closed")
     listed = {
         v["buildId"]: v["status"] for v in json.loads(deploy.oms("versions", "list", "--json"))
     }
     assert listed == {build_a: "DRAINED", build_b: "CURRENT"}
+    assert await live_builds(deploy.client, deploy.deployment, "next") == ["next", build_b]
 
 
 async def test_an_unversioned_rolling_swap_breaks_orders_in_flight(
