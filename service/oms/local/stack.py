@@ -48,6 +48,8 @@ def local_build_id() -> str:
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         digest.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\0" + path.read_bytes())
     return f"local-{digest.hexdigest()[:12]}"
+
+
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
 LOCAL_AWS = {
     "AWS_REGION": "us-east-1",
