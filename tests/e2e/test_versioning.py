@@ -229,3 +229,20 @@ async def test_an_unversioned_rolling_swap_breaks_orders_in_flight(
     assert all("NON_DETERMINISTIC" in f[0] for f in failures), failures
     for handle in running:
         await handle.terminate("test over: wedged by the unversioned swap")
+
+
+def test_promoting_an_unknown_build_is_a_one_line_error(deploy: Deploy) -> None:
+    listed = deploy.oms("versions", "list", "--json")
+    done = subprocess.run(
+        [OMS, "versions", "promote", "never-deployed"],
+        check=False,
+        env=deploy.env(None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert json.loads(listed) == []  # no versioned worker has polled this deployment
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "never-deployed is not a version" in done.stderr
