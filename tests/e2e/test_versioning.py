@@ -246,3 +246,28 @@ def test_promoting_an_unknown_build_is_a_one_line_error(deploy: Deploy) -> None:
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert "never-deployed is not a version" in done.stderr
+
+
+async def test_orders_of_an_unversioned_stack_finish_on_the_first_promoted_build(
+    deploy: Deploy, clients: AwsClients
+) -> None:
+    """docs/DEPLOY.md, "From an unversioned stack": same code, then versioned."""
+    deploy.start_worker(None)
+    running = await start_orders(deploy, clients, 1)
+    await until_an_activity_ran(running)
+    old = deploy.workers[0]
+    old.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(old.wait, 30)
+
+    build = f"v-{uuid.uuid4().hex[:7]}"
+    deploy.start_worker(build)
+    await wait_for_pollers(
+        deploy.client, deploy.deployment, build, deploy.settings.task_queue, within=60
+    )
+    deploy.oms("versions", "promote", build)
+
+    (result,) = await asyncio.wait_for(asyncio.gather(*(h.result() for h in running)), 60)
+    assert result.state == OrderState.COMPLETED
+    builds, failures = await build_ids_and_failures(running[0])
+    assert builds == {"", build}  # unversioned tasks first, then the promoted build's
+    assert failures == []
