@@ -246,6 +246,15 @@ def test_promoting_an_unknown_build_is_a_one_line_error(deploy: Deploy) -> None:
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert "never-deployed is not a version" in done.stderr
+    zero = subprocess.run(
+        [OMS, "versions", "promote", "x", "--ramp", "0"],
+        check=False,
+        env=deploy.env(None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert zero.returncode == 2, zero.stderr
 
 
 async def test_orders_of_an_unversioned_stack_finish_on_the_first_promoted_build(

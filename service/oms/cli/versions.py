@@ -82,6 +82,8 @@ def promote_(
 
     Example: oms versions promote 3f2a9c1 --ramp 10
     """
+    if ramp is not None and ramp <= 0:
+        raise CliError("--ramp must be more than 0", exit_code=2)
     settings = context.settings()
     deployment = settings.worker_deployment
 
