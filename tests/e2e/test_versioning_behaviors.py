@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from oms.config import load_settings
-from oms.ops.versions import promote, wait_for_pollers, wait_until_routed
+from oms.ops.versions import list_versions, promote, wait_for_pollers, wait_until_routed
 from oms.worker import deployment_config
 from tests.workflows.variants import AutoUpgradingParcelWorkflow, ParcelWorkflow
 
@@ -107,3 +107,23 @@ async def test_an_unversioned_worker_cannot_run_a_declared_behaviour(
                 await asyncio.sleep(0.1)
         assert await task_builds(handle) == []  # not one task completed
         await handle.terminate("test over")
+
+
+async def test_a_ramp_then_a_full_promote(versioned_env: WorkflowEnvironment) -> None:
+    client = versioned_env.client
+    queue, deployment = f"parcel-{uuid.uuid4().hex[:8]}", f"parcel-{uuid.uuid4().hex[:8]}"
+    async with (
+        running(client, queue, ParcelWorkflow, "a", deployment),
+        running(client, queue, ParcelWorkflow, "b", deployment),
+    ):
+        await promote(client, deployment, "a")
+        await promote(client, deployment, "b", ramp=25)
+        ramped = {
+            v.buildId: (v.status, v.rampPercentage) for v in await list_versions(client, deployment)
+        }
+        await promote(client, deployment, "b")
+        promoted = {v.buildId: v.status for v in await list_versions(client, deployment)}
+
+    assert ramped == {"a": ("CURRENT", None), "b": ("RAMPING", 25)}
+    assert promoted["b"] == "CURRENT"
+    assert promoted["a"] in ("DRAINING", "DRAINED")
