@@ -22,6 +22,10 @@ CHECKOV_SKIPS: Final[dict[str, str]] = {
         "CloudWatch Logs encrypts every log group at rest; the logs carry order ids, never "
         "personal data (PRODUCT.md §1), so a customer key would add cost and key policy only."
     ),
+    "CKV_AWS_136": (
+        "The worker build-images repository is encrypted at rest with ECR's AES-256 default; the "
+        "images hold code and dependencies, no data, so a customer key would add cost only."
+    ),
     "CKV_AWS_116": (
         "The starter is invoked by an SQS event source: failed records go to the intake "
         "queue's DLQ (redrive policy); a function DLQ only applies to asynchronous invokes. "

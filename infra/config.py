@@ -56,6 +56,12 @@ _DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 _AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+# As OMS_BUILD_ID / OMS_WORKER_DEPLOYMENT accept them; 40 characters: a full commit sha fits
+# in an ECS service name with its prefix.
+_BUILD_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+_DEPLOYMENT = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+# The new build and the ones still draining; each is a Fargate service with its minimum count.
+MAX_LIVE_BUILDS = 4
 
 
 class ConfigError(ValueError):
@@ -94,6 +100,11 @@ class DeployConfig:
     worker_memory_mib: int = 1024
     worker_cpu_target_percent: int = 60
     worker_drain_seconds: int = 30
+    # Worker Versioning (PRODUCT.md §7, §10): the live worker builds, newest first (the new
+    # build plus those still draining); one Fargate service each. The pipeline computes it
+    # (docs/DEPLOY.md, "Versioning"). Empty: one unversioned service (a first manual deploy).
+    worker_builds: tuple[str, ...] = ()
+    worker_deployment: str = "oms"
 
     starter_batch_size: int = 10
     starter_concurrency: int = 5
@@ -184,6 +195,14 @@ class DeployConfig:
             _fail("worker_memory_mib", f"not a Fargate size for workerCpu {self.worker_cpu}")
         if not 10 <= self.worker_cpu_target_percent <= 90:
             _fail("worker_cpu_target_percent", "must be between 10 and 90")
+        if not all(_BUILD_ID.match(build) for build in self.worker_builds):
+            _fail("worker_builds", "must be build ids (letters, digits, . _ -), comma-separated")
+        if len(set(self.worker_builds)) != len(self.worker_builds):
+            _fail("worker_builds", "lists a build twice")
+        if len(self.worker_builds) > MAX_LIVE_BUILDS:
+            _fail("worker_builds", f"at most {MAX_LIVE_BUILDS} live builds (drained ones go)")
+        if not _DEPLOYMENT.match(self.worker_deployment):
+            _fail("worker_deployment", "must be letters, digits, _ or -")
         limit = MAX_STOP_TIMEOUT_SECONDS - STOP_TIMEOUT_MARGIN_SECONDS
         if not 0 <= self.worker_drain_seconds <= limit:
             _fail("worker_drain_seconds", f"must be between 0 and {limit} (Fargate stops at 120 s)")

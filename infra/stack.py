@@ -131,6 +131,8 @@ class OmsStack(cdk.Stack):
             cpu_target_percent=config.worker_cpu_target_percent,
             stop_timeout=cdk.Duration.seconds(config.stop_timeout_seconds),
             log_retention=retention,
+            builds=config.worker_builds,
+            deployment_name=config.worker_deployment,
         )
         storage.grant_worker_access(workers.task_role)
         email.grant_send(workers.task_role)
@@ -199,6 +201,10 @@ class OmsStack(cdk.Stack):
             "StarterFunctionName": starter.function.function_name,
             "WorkerClusterName": workers.cluster.cluster_name,
             "WorkerServiceName": workers.service.service_name,
+            # Where the pipeline pushes each deployed build's image, tagged with the commit.
+            "WorkerImageRepositoryUri": workers.build_images.repository_uri,
+            # The replay gate decrypts the namespace's histories with it.
+            "PayloadKeyArn": payload_key.key_arn,
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)

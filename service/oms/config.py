@@ -81,6 +81,23 @@ class Settings(BaseSettings):
         "are written unencrypted (unit tests only; `oms dev` and the CDK stack always set it)",
     )
 
+    # Worker Versioning (PRODUCT.md §7): with a build id the worker joins the Worker Deployment
+    # as version `<deployment>:<build id>`; unset, it is unversioned (tests, quick local use).
+    build_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="this worker's build id (the image's commit); unset: unversioned worker",
+    )
+    worker_deployment: str = Field(
+        "oms",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_-]+$",  # no dots: older servers joined name.build
+        description="Temporal Worker Deployment the versioned worker joins",
+    )
+
     @field_validator("sender_email")
     @classmethod
     def _sender_is_an_address(cls, value: str) -> str:

@@ -16,7 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Interceptor, PollerBehaviorSimpleMaximum, Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import (
+    Interceptor,
+    PollerBehaviorSimpleMaximum,
+    Worker,
+    WorkerDeploymentConfig,
+)
 
 from oms import metrics
 from oms.aws import AwsClients, aws_clients
@@ -29,12 +35,19 @@ from oms.orders.activities.shipping import ShippingActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
 from oms.returns.activities import ReturnActivities
-from oms.returns.workflow import ReturnWorkflow
+from oms.returns.workflow import AutoUpgradingReturnWorkflow, ReturnWorkflow
 from oms.temporal_client import connect
 
 log = logging.getLogger("oms.worker")
 
 WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow]
+# What a versioned worker registers instead of a workflow class of WORKFLOWS that must follow
+# new builds (returns auto-upgrade): a subclass, same workflow type, declaring
+# `@workflow.defn(name=..., versioning_behavior=VersioningBehavior.AUTO_UPGRADE)` with a `run`
+# that calls `super().run`. The behaviour cannot sit on the plain class: the SDK sends it with
+# every workflow task, and the server rejects it from an unversioned worker. Everything else is
+# Pinned (`deployment_config`).
+AUTO_UPGRADE: dict[type, type] = {ReturnWorkflow: AutoUpgradingReturnWorkflow}
 
 
 def build_activities(
@@ -72,6 +85,26 @@ def build_activities(
     ]
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """With `OMS_BUILD_ID`: this worker is version `<OMS_WORKER_DEPLOYMENT>:<build id>` of the
+    Worker Deployment, and workflows are Pinned unless their definition says otherwise (an
+    order finishes on the code that started it, PRODUCT.md §7). Without: unversioned."""
+    if not settings.build_id:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(settings.worker_deployment, settings.build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
+
+
+def workflows(settings: Settings) -> list[type]:
+    """The workflow classes this worker registers (see AUTO_UPGRADE)."""
+    if not settings.build_id:
+        return list(WORKFLOWS)
+    return [AUTO_UPGRADE.get(cls, cls) for cls in WORKFLOWS]
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -83,7 +116,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
+        workflows=workflows(settings),
         activities=build_activities(settings, clients),
         activity_executor=executor,
         interceptors=interceptors,
@@ -93,6 +126,7 @@ def build_worker(
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.workflow_task_pollers),
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.activity_task_pollers),
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        deployment_config=deployment_config(settings),
     )
 
 
@@ -120,7 +154,13 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
         running = asyncio.create_task(worker.run())
         health = asyncio.create_task(report_health(client, worker))
         publishing = asyncio.create_task(metrics.publish_periodically(sdk_metrics))
-        log.info("worker polling task queue %s", settings.task_queue)
+        log.info(
+            "worker polling task queue %s as %s",
+            settings.task_queue,
+            f"version {settings.worker_deployment}:{settings.build_id}"
+            if settings.build_id
+            else "an unversioned worker",
+        )
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         health.cancel()  # not polling from here on: the health check says so
         if not running.done():

@@ -128,7 +128,7 @@ def test_only_the_deploy_job_may_request_an_oidc_token(name: str) -> None:
     for job_id, job in jobs(name).items():
         granted = job.get("permissions", {"contents": "read"})
         allowed = {"contents": "read"}
-        if (name, job_id) == ("deploy.yml", "deploy"):
+        if (name, job_id) in (("deploy.yml", "deploy"), ("deploy.yml", "plan")):
             allowed["id-token"] = "write"
         assert isinstance(granted, dict), f"{name}:{job_id} uses a blanket permission"
         assert granted.items() <= allowed.items(), f"{name}:{job_id} asks for {granted}"
@@ -165,10 +165,10 @@ def test_deploy_assumes_a_role_through_oidc_without_stored_keys() -> None:
     assert not long_lived & aws["with"].keys()
 
 
-def credentials_step() -> tuple[int, dict[str, Any]]:
+def credentials_step(job: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
     return next(
         (i, s)
-        for i, s in enumerate(deploy_job()["steps"])
+        for i, s in enumerate((job or deploy_job())["steps"])
         if s.get("uses", "").startswith(CONFIGURE_AWS)
     )
 
@@ -177,16 +177,37 @@ def test_nothing_is_installed_or_synthesised_once_credentials_exist() -> None:
     index, _ = credentials_step()
     after = [s["run"] for s in deploy_job()["steps"][index + 1 :]]
 
-    # diff, deploy (both of the assembly synthesised before the credentials), smoke check
-    assert len(after) == 3
-    diff, deploy, smoke = after
+    # diff, deploy (both of the assembly synthesised before the credentials), smoke check, the
+    # image kept under its build id, the promote once the new build's workers poll
+    assert len(after) == 5
+    diff, deploy, smoke, keep, promote = after
     assert "diff --app cdk.out" in diff
     assert "deploy --app cdk.out" in deploy
     assert "--require-approval never" in deploy
     assert "python -m infra.smoke cdk-outputs.json" in smoke
+    assert 'docker push "${repository}:${BUILD_ID}"' in keep
+    assert "oms.ops.rollout wait" in promote
+    assert "oms versions promote" in promote
     for script in after:
         assert make_targets_in(script) == []
         assert not re.search(r"\b(pip|npm|npx|uv|make|docker build)\b", script), script
+
+
+def test_the_plan_gates_on_replay_and_installs_nothing_with_credentials() -> None:
+    plan = jobs("deploy.yml")["plan"]
+    index, _ = credentials_step(plan)
+    before = [s.get("run", "") for s in plan["steps"][:index]]
+    after = [s["run"] for s in plan["steps"][index + 1 :]]
+
+    assert [t for script in before for t in make_targets_in(script)] == ["install"]
+    gate, builds = after
+    assert "python -m oms.ops.replay_gate" in gate
+    assert "oms.ops.rollout live-builds" in builds
+    for script in after:
+        assert make_targets_in(script) == []
+        assert not re.search(r"\b(pip|npm|npx|uv|make|docker build)\b", script), script
+    assert "plan" in deploy_job()["needs"]
+    assert deploy_job()["env"]["WORKER_BUILDS"] == "${{ needs.plan.outputs.builds }}"
 
 
 def test_the_synth_and_the_image_build_run_before_the_credentials() -> None:
@@ -213,7 +234,7 @@ def test_deploy_passes_every_stack_setting_from_environment_variables() -> None:
         "senderDomain",
         "sesTestRecipients",
     }
-    for _, variable in context_keys:
+    for _, variable in context_keys - {("workerBuilds", "WORKER_BUILDS")}:
         assert env[variable].startswith("${{ vars."), variable
     # The required ones stop the job with a message naming the variable when unset.
     for variable in ("TEMPORAL_SECRET_ARN", "ALARM_EMAIL", "SENDER_EMAIL"):

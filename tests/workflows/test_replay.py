@@ -12,14 +12,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from oms.orders import saga
-from oms.orders.payloads import OrderInput, OrderStatus
 from oms.orders.workflow import OrderWorkflow
+from tests.workflows.variants import ReorderedOrderWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -48,17 +46,6 @@ async def test_recorded_history_replays(path: Path) -> None:
         workflows=[OrderWorkflow], data_converter=pydantic_data_converter
     ).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
-
-
-@workflow.defn(name="OrderWorkflow")
-class ReorderedOrderWorkflow(OrderWorkflow):
-    """A careless change: authorize before reserving. Running orders would break on it."""
-
-    STEPS = (saga.AUTHORIZE, saga.RESERVE, saga.PREPARE, saga.CAPTURE, saga.SHIP)
-
-    @workflow.run
-    async def run(self, request: OrderInput) -> OrderStatus:
-        return await super().run(request)
 
 
 async def test_a_non_deterministic_change_fails_replay() -> None:

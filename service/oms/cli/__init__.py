@@ -31,6 +31,7 @@ from oms.cli import (  # noqa: E402, F401
     processes,
     returns,
     submit,
+    versions,
 )
 
 

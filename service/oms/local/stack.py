@@ -8,6 +8,7 @@ deadline, never slept for; `stop()` drains workers and leaves no process behind.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import socket
@@ -32,11 +33,23 @@ from oms.local.children import Child, Children
 from oms.local.demo_orders import DEMO_STOCK
 from oms.local.errors import StackError
 from oms.ops.resources import QueueUrls, ensure_all
+from oms.ops.versions import promote, wait_for_pollers, wait_until_routed
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
 from oms.temporal_client import data_converter
 
 LOCAL_ENV_FILE = "local.env"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def local_build_id() -> str:
+    """A build id derived from the code (the oms package's sources): same code, same build."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\0" + path.read_bytes())
+    return f"local-{digest.hexdigest()[:12]}"
+
+
 # moto accepts any credentials; these only keep boto3 from looking for real ones.
 LOCAL_AWS = {
     "AWS_REGION": "us-east-1",
@@ -164,6 +177,13 @@ class LocalStack:
             for sku, quantity in DEMO_STOCK.items():
                 ledger.set_stock(sku, quantity)
             self.on_progress(f"seeded stock for {len(DEMO_STOCK)} SKUs")
+            if o.workers and not self.settings.build_id:
+                # Versioned like production: the local UI shows a Worker Deployment, and a
+                # restart with changed code (--db-filename) pins running orders to the old one.
+                # (With --workers 0 nothing would promote a version: workers started by hand
+                # stay unversioned.)
+                self.settings = self.settings.model_copy(update={"build_id": local_build_id()})
+                os.environ.update(self.environment())
             for _ in range(o.workers):
                 self.start_worker()
             if o.intake:
@@ -266,6 +286,7 @@ class LocalStack:
             pollers = (await client.workflow_service.describe_task_queue(request)).pollers
             if len({p.identity for p in pollers}) >= expected:
                 self.on_progress(f"{expected} worker(s) polling {self.settings.task_queue}")
+                await self._promote(client)
                 return
             dead = [w for w in self.workers if not w.alive()]
             if dead:
@@ -275,6 +296,16 @@ class LocalStack:
                     "workers did not start polling in time; see .oms/logs/worker-*.log"
                 )
             await asyncio.sleep(0.2)
+
+    async def _promote(self, client: Client) -> None:
+        """The workers' build becomes current, as a deploy's last step does."""
+        build_id, deployment = self.settings.build_id, self.settings.worker_deployment
+        if not build_id:
+            return
+        await wait_for_pollers(client, deployment, build_id, self.settings.task_queue, within=30)
+        await promote(client, deployment, build_id)
+        await wait_until_routed(client, build_id, self.settings.task_queue, within=30)
+        self.on_progress(f"build {build_id} is current in Worker Deployment {deployment}")
 
     def start_worker(self) -> Child:
         self._workers_started += 1

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -254,3 +255,14 @@ class ReturnWorkflow:
 
 def _units(quantities: dict[str, int]) -> str:
     return ", ".join(f"{q} x {sku}" for sku, q in sorted(quantities.items()))
+
+
+@workflow.defn(name="ReturnWorkflow", versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class AutoUpgradingReturnWorkflow(ReturnWorkflow):
+    """What a versioned worker registers (`oms.worker.AUTO_UPGRADE`): returns live for weeks, so
+    they move to new builds (changes guarded by `workflow.patched`). An unversioned worker
+    registers the plain class: the server refuses a behaviour from it."""
+
+    @workflow.run
+    async def run(self, request: ReturnInput) -> ReturnStatus:
+        return await super().run(request)
