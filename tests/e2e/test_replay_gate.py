@@ -72,8 +72,18 @@ async def test_histories_sampled_from_the_namespace_gate_the_change(
     assert (await handle.result()).state == OrderState.COMPLETED
 
     # When the gate samples the namespace, Then the current code passes, the variant fails
-    passed = await gate(WORKFLOWS, fixtures=[], sample=20, client=dev_env.client)
-    failed = await gate([ReorderedOrderWorkflow], fixtures=[], sample=20, client=dev_env.client)
+    # (this deployment's task queue only: other tests' workflows, e.g. encrypted ones, are not
+    # this deployment's to decode)
+    passed = await gate(
+        WORKFLOWS, fixtures=[], sample=20, client=dev_env.client, task_queue=order_client.task_queue
+    )
+    failed = await gate(
+        [ReorderedOrderWorkflow],
+        fixtures=[],
+        sample=20,
+        client=dev_env.client,
+        task_queue=order_client.task_queue,
+    )
 
     assert passed.passed, passed.failures
     assert passed.replayed >= 1

@@ -26,6 +26,7 @@ async def _examine(running_longer_than: timedelta) -> Report:
         sqs=sqs,
         dlq_url=dlq_url,
         running_longer_than=running_longer_than,
+        worker_deployment=context.settings().worker_deployment,
     )
     return await doctor.examine()
 

@@ -10,8 +10,7 @@ Each check is a function returning findings `{"check", "severity", "subject", "d
 - `stock`: negative stock, or `reserved` that does not match the open reservations;
 - `dead-letters`: messages in the DLQ;
 - `no-poller`: no worker polling the task queue;
-- `versions-draining`: worker builds still draining (TODO: reports nothing until
-  `oms.ops.versions` exists; see `draining_versions`).
+- `versions-draining`: worker builds still draining (their pinned orders are open).
 
 Only this deployment's orders count: the Temporal queries are limited to its task queue
 (`OrderClient.task_queue`).
@@ -32,6 +31,7 @@ from pydantic import BaseModel
 
 from oms.ops.backlog import sample_queue
 from oms.ops.dlq import list_dead_letters
+from oms.ops.versions import list_versions
 from oms.orders.client import OrderClient, OrderNotFoundError
 from oms.orders.contract import SearchStatus
 from oms.orders.ledger import Ledger
@@ -63,6 +63,7 @@ class Doctor:
     sqs: Any
     dlq_url: str
     running_longer_than: timedelta = timedelta(hours=1)
+    worker_deployment: str = "oms"
 
     async def examine(self) -> Report:
         checks: list[tuple[str, Callable[[], Awaitable[list[Finding]]]]] = [
@@ -218,9 +219,20 @@ class Doctor:
         ]
 
     async def draining_versions(self) -> list[Finding]:
-        """TODO(versioning): list builds still DRAINING through `oms.ops.versions` once it
-        exists (PRODUCT.md §7); until then this source reports nothing."""
-        return []
+        """Builds still DRAINING: their pinned orders are open, so their workers must keep
+        running (the next deploy keeps their service; remove nothing by hand)."""
+        versions = await list_versions(self.orders.temporal, self.worker_deployment)
+        return [
+            Finding(
+                check="versions-draining",
+                severity=Severity.WARNING,
+                subject=f"{self.worker_deployment}:{version.buildId}",
+                detail="still draining: orders pinned to this build are open; keep its workers "
+                "until `oms versions list` says DRAINED",
+            )
+            for version in versions
+            if version.status == "DRAINING"
+        ]
 
 
 def _stock_problems(ledger: Ledger) -> dict[str, str]:

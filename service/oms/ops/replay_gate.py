@@ -52,11 +52,15 @@ def workflow_names(workflows: Iterable[type]) -> list[str]:
 
 
 async def recent_histories(
-    client: Client, names: Sequence[str], *, sample: int
+    client: Client, names: Sequence[str], *, sample: int, task_queue: str | None = None
 ) -> AsyncIterator[WorkflowHistory]:
-    """The `sample` most recent executions of each workflow type (open or closed)."""
+    """The `sample` most recent executions of each workflow type (open or closed), of this
+    deployment's task queue when given (a namespace may hold other deployments' workflows)."""
     for name in names:
-        executions = client.list_workflows(f"WorkflowType = '{name}'", limit=sample)
+        query = f"WorkflowType = '{name}'"
+        if task_queue:
+            query += f" AND TaskQueue = '{task_queue}'"
+        executions = client.list_workflows(query, limit=sample)
         async for history in executions.map_histories():
             yield history
 
@@ -105,6 +109,7 @@ async def run_gate(
     fixtures: Sequence[Path],
     client: Client | None,
     converter: DataConverter,
+    task_queue: str | None = None,
 ) -> GateResult:
     names = workflow_names(workflows)
     recorded = fixture_histories(fixtures)
@@ -112,7 +117,9 @@ async def run_gate(
     if client is None or sample == 0:
         return local
     remote = await replay(
-        recent_histories(client, names, sample=sample), workflows=workflows, converter=converter
+        recent_histories(client, names, sample=sample, task_queue=task_queue),
+        workflows=workflows,
+        converter=converter,
     )
     return GateResult(
         replayed=local.replayed + remote.replayed, failures=local.failures + remote.failures
@@ -141,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fixtures=args.fixtures or [DEFAULT_FIXTURES],
             client=client,
             converter=data_converter(settings),
+            task_queue=settings.task_queue,
         )
 
     result = asyncio.run(gate())
