@@ -211,8 +211,8 @@ def demo(
     scenario: Annotated[
         str,
         typer.Option(
-            help="all (default), orders, crash, server-restart, email-outage, drain "
-            "(dynamodb-outage: not available yet)"
+            help="all (default), orders, crash, server-restart, email-outage, dynamodb-outage, "
+            "drain, returns"
         ),
     ] = "all",
     workers: Workers = 2,
@@ -227,7 +227,8 @@ def demo(
         raise typer.BadParameter("the demo needs at least one worker", param_hint="--workers")
     _private_environment()
     names = ["orders", *FAULT_SCENARIOS, *NOT_YET] if scenario == "all" else [scenario]
-    settings = load_settings(step_latency_ms=step_latency_ms)
+    # A short attention window, so the dynamodb-outage scenario shows NEEDS_ATTENTION in seconds.
+    settings = load_settings(step_latency_ms=step_latency_ms, attention_after_seconds=5)
     state_dir = Path(tempfile.mkdtemp(prefix="oms-demo-"))
     options = StackOptions(
         temporal_port=free_port(), ui_port=free_port(), aws_port=free_port(),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from oms.aws import aws_clients
 from oms.local.demo import DemoOrder, DemoOrderResult
+from oms.local.demo_orders import Scenario, scenario_body
 from oms.local.faults import injected_errors, set_fault
 from oms.local.moto import sent_emails
 from oms.local.scenarios import (
@@ -23,6 +26,10 @@ from oms.local.scenarios import (
     stock_snapshot,
     until,
 )
+from oms.orders.client import NoWorkerError, OrderNotFoundError
+from oms.orders.contract import OrderState
+from oms.orders.gateway import FLAKY_TOKEN
+from oms.orders.payloads import CancelRequest
 from oms.orders.records import Payment
 from oms.returns.client import ReturnClient
 
@@ -37,6 +44,9 @@ PROVES = {
     "file loses nothing: workers and the intake reconnect, every order finishes once.",
     "email-outage": "While SES refuses every call, orders wait at their email and send it once "
     "SES is back: no email lost, none sent twice.",
+    "dynamodb-outage": "A compensation that cannot run (DynamoDB down) marks the order "
+    "NEEDS_ATTENTION for a person to see, keeps retrying, and finishes by itself once DynamoDB "
+    "is back: stock and the card hold are given back, one email.",
     "drain": "A worker stopped with SIGTERM (a deploy) finishes what it started before it exits: "
     "no activity attempt fails, nothing is retried.",
     "returns": "A customer returns part of a completed order: the parcel is received, the "
@@ -208,6 +218,75 @@ async def returns(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrder
     return checks + await return_checks(scene, orders, results), results
 
 
+DYNAMODB_OUTAGE_SECONDS = 15.0
+
+
+async def _poll(what: str, check: Callable[[], Awaitable[bool]], within: float = 120) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def dynamodb_outage(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:
+    """Cancel an order while DynamoDB is down: its compensation cannot run, the order is marked
+    NEEDS_ATTENTION, and when DynamoDB is back it finishes by itself."""
+    endpoint, orders = scene.stack.aws_endpoint, scene.orders
+    # A flaky card keeps the order at its authorization for ~3 s (two transient failures), so
+    # the outage and the cancel land before capture whatever the step latency.
+    scenario = Scenario(
+        "dynamodb-outage", OrderState.CANCELLED, "cancelled during an outage", token=FLAKY_TOKEN
+    )
+    order_id = f"DEMO-{uuid.uuid4().hex[:6].upper()}-DYNAMODB-OUTAGE"
+    order = DemoOrder(order_id, scenario, scenario_body(scenario, order_id))
+    before = stock_snapshot(scene.stack)
+    began = time.monotonic()
+    await scene.submit([order])
+
+    async def held() -> bool:
+        try:
+            status = await orders.status(order_id)
+        except (OrderNotFoundError, NoWorkerError):
+            return False
+        return status.state in (OrderState.RESERVED, OrderState.AUTHORIZED)
+
+    await _poll("the order to hold stock and payment", held)
+    set_fault(endpoint, "dynamodb", DYNAMODB_OUTAGE_SECONDS)
+    scene.say(
+        f"DynamoDB is down for {DYNAMODB_OUTAGE_SECONDS:.0f}s; cancelling {order_id}, whose "
+        "stock and card hold must now be given back"
+    )
+    answer = await orders.cancel(order_id, CancelRequest(reason="cancelled during an outage"))
+    attention: list[str] = []
+
+    async def flagged() -> bool:
+        status = await orders.status(order_id)
+        if status.attention:
+            attention.append(status.attention)
+        return bool(status.attention)
+
+    await _poll("NEEDS_ATTENTION", flagged)
+    scene.say(f"{order_id} needs attention: {attention[0]}; retries go on")
+    result = await orders.result(order_id)
+    scene.say(f"DynamoDB is back: {order_id} ended {result.state} by itself")
+    emails = sum(f" {order_id} " in f" {e.subject} " for e in sent_emails(endpoint))
+    report = DemoOrderResult(
+        order_id=order_id, scenario=scenario.name, expected=scenario.expected,
+        state=result.state, reason=result.reason, steps=[s.step.value for s in result.steps],
+        emails=emails, seconds=round(time.monotonic() - began, 2),
+    )  # fmt: skip
+    checks = outcome_checks([order], [report], before, stock_snapshot(scene.stack))
+    checks += [
+        Check(what="the cancel was accepted during the outage", ok=answer.accepted),
+        Check(what=f"marked NEEDS_ATTENTION while DynamoDB was down ({attention[0]})",
+              ok=bool(attention)),
+        Check(what="recovered by itself: no attention left at the end",
+              ok=result.attention is None and result.state == OrderState.CANCELLED),
+    ]  # fmt: skip
+    return checks, [report]
+
+
 async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
     began = time.monotonic()
     if name in NOT_YET:
@@ -226,7 +305,8 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
         checks += await return_checks(scene, orders, results)  # and one order comes back
     else:
         scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
-                    "email-outage": email_outage, "returns": returns}[name]  # fmt: skip
+                    "email-outage": email_outage, "returns": returns,
+                    "dynamodb-outage": dynamodb_outage}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
         name=name, proves=PROVES[name], passed=all(c.ok for c in checks),
