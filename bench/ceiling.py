@@ -21,7 +21,7 @@ from oms.orders.contract import ORDER_STATUS_KEY
 
 WARMUP = 5
 HISTORY_SAMPLE = 20
-RECEIVED = TypedSearchAttributes([SearchAttributePair(ORDER_STATUS_KEY, "RECEIVED")])
+IN_PROGRESS = TypedSearchAttributes([SearchAttributePair(ORDER_STATUS_KEY, "IN_PROGRESS")])
 
 
 async def _start(client: Client, workflow_id: str) -> WorkflowHandle[Any, str]:
@@ -30,7 +30,7 @@ async def _start(client: Client, workflow_id: str) -> WorkflowHandle[Any, str]:
         workflow_id,
         id=workflow_id,
         task_queue=CEILING_TASK_QUEUE,
-        search_attributes=RECEIVED,  # as the intake starts an order
+        search_attributes=IN_PROGRESS,  # as the intake starts an order
     )
 
 

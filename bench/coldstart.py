@@ -23,7 +23,7 @@ t1 = time.perf_counter()
 runtime = starter.configure()
 t2 = time.perf_counter()
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-client = runtime.intake.client
+client = runtime.intake.orders.temporal
 runtime.loop.run_sync(client.workflow_service.get_system_info(GetSystemInfoRequest()), 30)
 t3 = time.perf_counter()
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "configure_ms": (t2 - t1) * 1000,
