@@ -16,9 +16,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.components.scaling import BacklogPublisher, business_metric
+from infra.components.scaling import BacklogPublisher, business_metric, sdk_metric
 from infra.components.workers import Workers
-from oms.metrics import SDK_NAMESPACE, Metric
+from oms.metrics import Metric
 
 Op = cloudwatch.ComparisonOperator
 Missing = cloudwatch.TreatMissingData
@@ -120,12 +120,8 @@ class Alarms(Construct):
             "ScheduleToStart",
             "Workflow tasks wait over 5 s (p90) before a worker picks them up: the workers are "
             "saturated (slots) or too few. Check worker CPU and task slots on the dashboard.",
-            cloudwatch.Metric(
-                namespace=SDK_NAMESPACE,
-                metric_name="temporal_workflow_task_schedule_to_start_latency",
-                dimensions_map={"TaskQueue": queue},
-                statistic="p90",
-                period=five_minutes,
+            sdk_metric(
+                "temporal_workflow_task_schedule_to_start_latency", queue, "p90", five_minutes
             ),
             threshold=5000,
             operator=Op.GREATER_THAN_THRESHOLD,
@@ -146,13 +142,7 @@ class Alarms(Construct):
             "WorkflowTaskFailures",
             "Workflow tasks fail (non-determinism or a bug in workflow code): the affected "
             "orders make no progress. Find them in the worker logs; fix and redeploy.",
-            cloudwatch.Metric(
-                namespace=SDK_NAMESPACE,
-                metric_name="temporal_workflow_task_execution_failed",
-                dimensions_map={"TaskQueue": queue},
-                statistic=cloudwatch.Stats.SUM,
-                period=five_minutes,
-            ),
+            sdk_metric("temporal_workflow_task_execution_failed", queue, period=five_minutes),
             threshold=0,
             operator=Op.GREATER_THAN_THRESHOLD,
         )

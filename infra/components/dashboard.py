@@ -22,22 +22,17 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.components.scaling import BacklogPublisher, BacklogScaling, business_metric
+from infra.components.scaling import (
+    BacklogPublisher,
+    BacklogScaling,
+    business_metric,
+    sdk_metric,
+)
 from infra.components.workers import Workers
 from oms.metrics import NAMESPACE, SDK_NAMESPACE, Metric
 
 SUM = cloudwatch.Stats.SUM
 WIDTH = 24  # the dashboard grid's width
-
-
-def _sdk(name: str, task_queue: str, statistic: str = SUM) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace=SDK_NAMESPACE,
-        metric_name=name,
-        dimensions_map={"TaskQueue": task_queue},
-        statistic=statistic,
-        period=Duration.minutes(1),
-    )
 
 
 def _graph(title: str, metrics: Sequence[cloudwatch.IMetric], width: int) -> cloudwatch.GraphWidget:
@@ -161,9 +156,9 @@ class Dashboard(Construct):
                     _graph(
                         "Temporal tasks",
                         [
-                            _sdk("temporal_workflow_task_execution_failed", queue),
-                            _sdk("temporal_activity_execution_failed", queue),
-                            _sdk("temporal_activity_schedule_to_start_latency", queue, "p90"),
+                            sdk_metric("temporal_workflow_task_execution_failed", queue),
+                            sdk_metric("temporal_activity_execution_failed", queue),
+                            sdk_metric("temporal_activity_schedule_to_start_latency", queue, "p90"),
                         ],
                         6,
                     ),

@@ -25,7 +25,7 @@ from infra.components.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from infra.components.temporal import TemporalConnection
 from infra.nag import acknowledge
 from infra.scaling_policy import IN_EXPRESSION, OUT_EXPRESSION, POLICY
-from oms.metrics import NAMESPACE, Metric
+from oms.metrics import NAMESPACE, SDK_NAMESPACE, Metric
 
 PUBLISHER_HANDLER = "oms.ops.backlog.lambda_handler"
 ONE_MINUTE = Duration.minutes(1)
@@ -41,6 +41,23 @@ def business_metric(
         dimensions_map=dimensions or None,
         statistic=statistic,
         period=ONE_MINUTE,
+    )
+
+
+def sdk_metric(
+    name: str,
+    task_queue: str,
+    statistic: str = cloudwatch.Stats.SUM,
+    period: Duration = ONE_MINUTE,
+) -> cloudwatch.Metric:
+    """A Temporal SDK metric of the task queue, as `oms.metrics` writes it (namespace
+    `OMS/Temporal`)."""
+    return cloudwatch.Metric(
+        namespace=SDK_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"TaskQueue": task_queue},
+        statistic=statistic,
+        period=period,
     )
 
 

@@ -7,6 +7,9 @@ retried. The provider sits behind `PaymentGateway`; `SimulatedGateway` is the lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -38,6 +41,17 @@ def _business(exc: Exception) -> ApplicationError:
 
 # A business answer, not a fault: logged without a traceback, not counted as a failure.
 BENIGN = ApplicationErrorCategory.BENIGN
+R = TypeVar("R")
+
+
+def _answered(call: Callable[..., R], request: AuthorizeInput | CaptureInput, operation: str) -> R:
+    """A forward payment call: the provider's "no" becomes a non-retryable business error."""
+    try:
+        result = call(request, idempotency_key=idempotency_key(request.order_id, operation))
+    except (PaymentDeclinedError, AlreadyCompensatedError) as exc:
+        raise _business(exc) from None
+    activity.logger.info("%s: order %s", operation, request.order_id)
+    return result
 
 
 class PaymentActivities:
@@ -46,25 +60,11 @@ class PaymentActivities:
 
     @activity.defn
     def authorize_payment(self, request: AuthorizeInput) -> AuthorizeResult:
-        try:
-            result = self._gateway.authorize(
-                request, idempotency_key=idempotency_key(request.order_id, "authorize")
-            )
-        except (PaymentDeclinedError, AlreadyCompensatedError) as exc:
-            raise _business(exc) from None
-        activity.logger.info("authorized order %s", request.order_id)
-        return result
+        return _answered(self._gateway.authorize, request, "authorize")
 
     @activity.defn
     def capture_payment(self, request: CaptureInput) -> CaptureResult:
-        try:
-            result = self._gateway.capture(
-                request, idempotency_key=idempotency_key(request.order_id, "capture")
-            )
-        except (PaymentDeclinedError, AlreadyCompensatedError) as exc:
-            raise _business(exc) from None
-        activity.logger.info("captured order %s", request.order_id)
-        return result
+        return _answered(self._gateway.capture, request, "capture")
 
     @activity.defn
     def void_payment(self, request: OrderRef) -> CompensationResult:
