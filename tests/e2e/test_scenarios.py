@@ -20,8 +20,10 @@ pytestmark = pytest.mark.e2e
 
 
 def demo(tmp_path: Path, scenario: str) -> DemoReport:
+    # The server restart must land while orders are in flight: give it the demo's own latency.
+    latency = "300" if scenario == "server-restart" else "50"
     result = subprocess.run(
-        [*OMS, "demo", "--scenario", scenario, "--json", "--step-latency-ms", "50"],
+        [*OMS, "demo", "--scenario", scenario, "--json", "--step-latency-ms", latency],
         cwd=tmp_path, env=clean_env(), check=False, capture_output=True, timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()[-3000:]
