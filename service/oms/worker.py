@@ -28,8 +28,9 @@ from oms import metrics
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
 from oms.health import report_health
+from oms.mail.mailer import Mailer
 from oms.orders.activities.inventory import InventoryActivities
-from oms.orders.activities.notification import Mailer, NotificationActivities
+from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
@@ -66,7 +67,9 @@ def build_activities(
         configuration_set=settings.ses_configuration_set,
     )
     notification = NotificationActivities(mailer=mailer)
-    returns = ReturnActivities(ledger=ledger, gateway=gateway, mailer=mailer)
+    returns = ReturnActivities(
+        ledger=ledger, gateway=gateway, mailer=mailer, window_days=settings.return_window_days
+    )
     return [
         inventory.reserve_inventory,
         inventory.release_inventory,
@@ -78,6 +81,7 @@ def build_activities(
         shipping.ship,
         shipping.cancel_shipment,
         notification.notify_customer,
+        returns.hold_return,
         returns.refund_return,
         returns.restock_return,
         returns.release_return,

@@ -4,9 +4,10 @@ import pytest
 
 from oms.aws import AwsClients
 from oms.config import Settings
+from oms.mail.mailer import Mailer
 from oms.ops.resources import QueueUrls
 from oms.orders.activities.inventory import InventoryActivities
-from oms.orders.activities.notification import Mailer, NotificationActivities
+from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
 from oms.orders.gateway import SimulatedGateway

@@ -11,12 +11,13 @@ from botocore.exceptions import ClientError
 from temporalio.testing import ActivityEnvironment
 
 from oms.local.moto import sent_emails
-from oms.orders.activities.notification import Mailer, NotificationActivities, render
+from oms.mail.mailer import Email, Mailer
+from oms.orders.activities.notification import NotificationActivities, render
 from oms.orders.contract import OrderState
 from oms.orders.ledger import Ledger
 from oms.orders.models import OrderLine
 from oms.orders.payloads import NotifyInput
-from oms.orders.records import Email, Status
+from oms.orders.records import Status
 
 
 def notify(order_id: str, outcome: OrderState = OrderState.COMPLETED) -> NotifyInput:

@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio import activity
 
-from oms.orders.payloads import NotifyResult
+from oms.mail.mailer import NotifyResult
 from oms.returns.contract import ReturnEvent
 from oms.returns.payloads import (
     LedgerResult,

@@ -3,20 +3,28 @@ left of the captured amount; each return email goes out once."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from oms.aws import AwsClients
 from oms.config import Settings
-from oms.orders.activities.notification import Mailer
+from oms.mail.mailer import Mailer
 from oms.orders.gateway import SimulatedGateway
 from oms.orders.ledger import Ledger
 from oms.orders.records import Payment, Status
 from oms.returns.activities import ReturnActivities
-from oms.returns.contract import ReturnEvent, return_id
-from oms.returns.payloads import RefundReturnInput, ReturnLine, ReturnNotifyInput
+from oms.returns.contract import ReturnErrorType, ReturnEvent, return_id
+from oms.returns.payloads import (
+    HoldInput,
+    RefundReturnInput,
+    ReturnLine,
+    ReturnNotifyInput,
+    ReturnRef,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +83,50 @@ def test_each_return_email_is_sent_once(activities: ReturnActivities, order_id: 
     assert not first.deduplicated
     assert again.deduplicated
     assert again.message_id == first.message_id
+
+
+def test_the_window_is_checked_on_the_workers_clock_with_the_workers_setting(
+    ledger: Ledger, clients: AwsClients, settings: Settings, order_id: str
+) -> None:
+    """`OMS_RETURN_WINDOW_DAYS` is the worker's; the operator's clock plays no part."""
+    mailer = Mailer(
+        sesv2=clients.sesv2, ledger=ledger, sender=settings.sender_email, configuration_set=None
+    )
+    shipped_at = datetime(2026, 1, 1, tzinfo=UTC)
+    request = HoldInput(
+        order_id=order_id, number=1, lines={"MUG": 1}, shipped={"MUG": 1}, shipped_at=shipped_at
+    )
+
+    def worker(days_later: int) -> ReturnActivities:
+        return ReturnActivities(
+            ledger=ledger,
+            gateway=SimulatedGateway(ledger),
+            mailer=mailer,
+            window_days=10,
+            clock=lambda: shipped_at + timedelta(days=days_later),
+        )
+
+    with pytest.raises(ApplicationError, match="10-day return window is over") as refused:
+        ActivityEnvironment().run(worker(11).hold_return, request)
+    assert refused.value.type == ReturnErrorType.NOT_RETURNABLE
+    assert ActivityEnvironment().run(worker(9).hold_return, request).changed
+    assert not ActivityEnvironment().run(worker(9).hold_return, request).changed  # retried
+
+
+def test_a_release_before_the_hold_leaves_a_tombstone_the_late_hold_cannot_pass(
+    activities: ReturnActivities, order_id: str
+) -> None:
+    request = HoldInput(
+        order_id=order_id,
+        number=1,
+        lines={"MUG": 1},
+        shipped={"MUG": 1},
+        shipped_at=datetime.now(UTC),
+    )
+    released = ActivityEnvironment().run(
+        activities.release_return, ReturnRef(order_id=order_id, number=1)
+    )
+    assert not released.undone
+    with pytest.raises(ApplicationError) as late:
+        ActivityEnvironment().run(activities.hold_return, request)
+    assert late.value.type == ReturnErrorType.RETURN_CLOSED

@@ -13,8 +13,8 @@ from temporalio.worker import Worker
 
 from oms.aws import AwsClients
 from oms.config import Settings
+from oms.mail.mailer import Email
 from oms.orders.ledger import Ledger
-from oms.orders.records import Email
 from oms.returns.book import ReturnBookRepository
 from oms.returns.contract import ReturnEvent, ReturnState, return_id
 from oms.returns.payloads import ReturnInput, ReturnLine

@@ -56,9 +56,9 @@ class UnguardedChange(ReturnWorkflow):
     async def run(self, request: ReturnInput) -> ReturnStatus:
         return await super().run(request)
 
-    async def _close(self) -> None:
+    async def _release(self) -> None:
         await self._release_first()
-        await super()._close()
+        await super()._release()
 
     async def _release_first(self) -> None:
         await workflow.execute_activity_method(

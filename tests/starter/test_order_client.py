@@ -15,12 +15,13 @@ from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.demo_orders import order_body
 from oms.local.moto import sent_emails
+from oms.mail.mailer import Email
 from oms.orders.client import OrderClient, OrderNotFoundError, Submission
 from oms.orders.contract import ORDER_STATUS_KEY, OrderState, Step, order_workflow_id
 from oms.orders.ledger import Ledger
 from oms.orders.models import OrderMessage, parse_order
 from oms.orders.payloads import CancelRequest
-from oms.orders.records import Email, OrderEntry, Payment, Reservation, Status
+from oms.orders.records import OrderEntry, Payment, Reservation, Status
 
 
 class NoTemporal:

@@ -14,6 +14,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from oms.mail.mailer import NotifyResult
 from oms.orders.contract import ErrorType
 from oms.orders.payloads import (
     AuthorizeInput,
@@ -22,7 +23,6 @@ from oms.orders.payloads import (
     CaptureResult,
     CompensationResult,
     NotifyInput,
-    NotifyResult,
     OrderRef,
     PrepareInput,
     PrepareResult,
@@ -57,6 +57,9 @@ class FakeSystems:
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # successful calls, in order
     emails: list[NotifyInput] = field(default_factory=list)
+    # How a blocked activity's first attempt answers once released: "success", "business" (a
+    # non-retryable refusal), "retryable" (then the retry succeeds) or "timeout" (never answers).
+    late: dict[str, str] = field(default_factory=dict)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     entered: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -77,6 +80,19 @@ class FakeSystems:
         if name in self.gates:
             self.entered[name].set()
             await self.gates[name].wait()
+            if self.calls[name] == 1:
+                await self._answer_late(name)
+
+    async def _answer_late(self, name: str) -> None:
+        mode = self.late.get(name, "success")
+        if mode == "business":
+            raise ApplicationError(
+                f"{name}: refused late", type=ErrorType.ALREADY_COMPENSATED, non_retryable=True
+            )
+        if mode == "retryable":
+            raise RuntimeError(f"{name}: service unavailable")
+        if mode == "timeout":
+            await asyncio.Event().wait()  # never answers: the attempt times out
 
     def _done(self, name: str) -> None:
         self.log.append(name)

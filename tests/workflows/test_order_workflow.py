@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from oms.orders.contract import CANCEL_SIGNAL, OrderState, SearchStatus, Step
 from oms.orders.payloads import CancelRequest, OrderStatus, ResolveRequest
-from oms.orders.workflow import TEMPORAL_CANCEL, OrderWorkflow
+from oms.orders.workflow import OrderWorkflow
+from oms.polling import poll_until
+from oms.process.runtime import TEMPORAL_CANCEL
 
 from .conftest import OrderRunner, Outcome, Run
 from .fakes import COMPENSATIONS, FORWARD, FakeSystems
@@ -251,26 +255,57 @@ async def test_an_unknown_error_type_at_any_step_ends_in_an_outcome(
     _healthy(outcome, systems)
 
 
+def settle_when_stuck(step: str, note: str = "done by hand") -> Callable[[Run], Awaitable[None]]:
+    """`during`: wait until the order needs attention at `step`, then settle it by hand."""
+
+    async def settle(run: Run) -> None:
+        async def stuck() -> OrderStatus:
+            return await run.handle.query(OrderWorkflow.status)
+
+        status = await poll_until(
+            stuck, lambda s: s.attention is not None and s.step == step, within=60, what=step
+        )
+        assert await run.order_status_attribute() == SearchStatus.NEEDS_ATTENTION
+        assert step in (status.attention or "")
+        answer = await run.handle.execute_update(
+            OrderWorkflow.resolve, ResolveRequest(step=step, note=note)
+        )
+        assert answer.accepted
+
+    return settle
+
+
 @pytest.mark.parametrize("compensation", ["cancel_shipment", "void_payment", "release_inventory"])
-async def test_an_unknown_error_in_a_compensation_needs_attention_not_a_wedge(
+async def test_an_unknown_error_in_a_compensation_waits_for_a_person_not_a_wedge(
     run_order: OrderRunner, compensation: str
 ) -> None:
+    """A compensation that fails for good waits NEEDS_ATTENTION (open, so `oms doctor` and
+    `oms resolve` reach it); once settled by hand the order ends with its outcome."""
     systems = FakeSystems(capture_declined=True, unknown_error={compensation})
-    outcome = await run_order(systems, scenario=f"unknown-error-{compensation}")
+    outcome = await run_order(
+        systems, scenario=f"unknown-error-{compensation}", during=settle_when_stuck(compensation)
+    )
     assert outcome.result.state == OrderState.FAILED
-    assert outcome.result.attention
-    assert compensation in outcome.result.attention
-    assert outcome.order_status == SearchStatus.NEEDS_ATTENTION
+    assert outcome.result.attention is None
+    settled = [s for s in outcome.result.steps if s.step == compensation]
+    assert [s.detail for s in settled] == [
+        f"{compensation} failed: SomethingNew",
+        "settled by hand: done by hand",
+    ]
+    assert outcome.order_status == SearchStatus.FAILED
     _healthy(outcome, systems)
 
 
-async def test_an_unknown_error_from_the_email_needs_attention(run_order: OrderRunner) -> None:
+async def test_an_unknown_error_from_the_email_waits_for_a_person(run_order: OrderRunner) -> None:
     systems = FakeSystems(unknown_error={"notify_customer"})
-    outcome = await run_order(systems, scenario="unknown-error-email")
+    outcome = await run_order(
+        systems, scenario="unknown-error-email", during=settle_when_stuck("notify_customer")
+    )
     assert outcome.result.state == OrderState.COMPLETED
-    assert outcome.order_status == SearchStatus.NEEDS_ATTENTION
+    assert outcome.order_status == SearchStatus.COMPLETED
     assert outcome.task_failures == 0
-    assert not outcome.result.email_sent
+    assert systems.calls["notify_customer"] == 1  # never retried
+    assert not systems.emails
 
 
 async def test_compensations_with_nothing_to_undo_are_not_recorded(run_order: OrderRunner) -> None:

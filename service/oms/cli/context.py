@@ -90,6 +90,6 @@ def print_json(document: Any) -> None:
 async def returns() -> ReturnClient:
     return ReturnClient(
         await orders(),
-        window_days=settings().return_window_days,
         parcel_days=settings().return_parcel_days,
+        attention_after_seconds=settings().attention_after_seconds,
     )

@@ -146,7 +146,7 @@ class DemoRunner:
             expected_reason=order.scenario.reason,
             state=result.state,
             reason=result.reason,
-            steps=[s.step.value for s in result.steps],
+            steps=[s.step for s in result.steps],
             tracking_number=result.tracking_number,
             seconds=round(time.monotonic() - order.started, 2),
         )

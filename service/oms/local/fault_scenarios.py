@@ -181,8 +181,8 @@ async def return_checks(
     settings = scene.stack.settings
     client = ReturnClient(
         scene.orders,
-        window_days=settings.return_window_days,
         parcel_days=settings.return_parcel_days,
+        attention_after_seconds=settings.attention_after_seconds,
     )
     stock_before = stock_snapshot(scene.stack)[sku][0]
     opened = await client.open(
@@ -273,7 +273,7 @@ async def dynamodb_outage(scene: Scene, extra: int) -> tuple[list[Check], list[D
     emails = sum(f" {order_id} " in f" {e.subject} " for e in sent_emails(endpoint))
     report = DemoOrderResult(
         order_id=order_id, scenario=scenario.name, expected=scenario.expected,
-        state=result.state, reason=result.reason, steps=[s.step.value for s in result.steps],
+        state=result.state, reason=result.reason, steps=[s.step for s in result.steps],
         emails=emails, seconds=round(time.monotonic() - began, 2),
     )  # fmt: skip
     checks = outcome_checks([order], [report], before, stock_snapshot(scene.stack))

@@ -32,7 +32,6 @@ from oms.orders.contract import (
     ORDER_WORKFLOW_TYPE,
     OrderState,
     SearchStatus,
-    Step,
     order_id_from_workflow_id,
     order_workflow_id,
 )
@@ -286,7 +285,7 @@ class OrderClient:
         assert isinstance(answer, CancelResponse)
         return answer
 
-    async def resolve(self, order_id: str, step: Step, note: str) -> ResolveResponse:
+    async def resolve(self, order_id: str, step: str, note: str) -> ResolveResponse:
         description = await self._describe(order_id)
         if description.status != WorkflowExecutionStatus.RUNNING:
             final = await self.status(order_id)

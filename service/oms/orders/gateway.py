@@ -19,6 +19,7 @@ from oms.orders.payloads import (
     CaptureInput,
     CaptureResult,
     CompensationResult,
+    RefundResult,
 )
 from oms.orders.records import Payment, PaymentAttempts, Refund, Status
 
@@ -53,8 +54,9 @@ class PaymentGateway(Protocol):
 
     def refund(
         self, order_id: str, amount: Decimal | None, *, idempotency_key: str
-    ) -> CompensationResult:
-        """Refund `amount` (None: all that is left), never more than captured minus refunded."""
+    ) -> RefundResult:
+        """Refund `amount` (None: all that is left), never more than captured minus refunded;
+        the result carries what the provider refunded under this key."""
         ...
 
 
@@ -123,18 +125,20 @@ class SimulatedGateway:
 
     def refund(
         self, order_id: str, amount: Decimal | None, *, idempotency_key: str
-    ) -> CompensationResult:
+    ) -> RefundResult:
         record = f"{Refund.KIND}#{idempotency_key}"
         done = self._ledger.get(Refund, order_id, record)
         if done is not None:
-            return CompensationResult(undone=False, detail=f"already refunded {done.amount}")
+            return RefundResult(
+                refunded=False, amount=done.amount, detail=f"already refunded {done.amount}"
+            )
         payment = self._ledger.get(Payment, order_id)
         if payment is None or payment.status != Status.CAPTURED:
-            return CompensationResult(undone=False, detail="nothing was captured")
+            return RefundResult(refunded=False, amount=Decimal(0), detail="nothing was captured")
         left = payment.captured - payment.refunded
         amount = left if amount is None else min(amount, left)
         if amount <= 0:
-            return CompensationResult(undone=False, detail="nothing left to refund")
+            return RefundResult(refunded=False, amount=Decimal(0), detail="nothing left to refund")
         refund = Refund(
             order_id=order_id,
             record=record,
@@ -155,4 +159,4 @@ class SimulatedGateway:
         except TransactionConflictError:
             # A concurrent refund changed the books (or this one exists): decide again.
             return self.refund(order_id, amount, idempotency_key=idempotency_key)
-        return CompensationResult(undone=True, detail=f"refunded {amount}")
+        return RefundResult(refunded=True, amount=amount, detail=f"refunded {amount}")

@@ -9,21 +9,24 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
-from oms.orders.contract import OrderState, SearchStatus, Step
+from oms.orders.contract import OrderState, SearchStatus
 from oms.orders.models import OrderLine, OrderMessage, Text
+from oms.process.wire import (
+    CompensationResult,
+    ResolveRequest,
+    ResolveResponse,
+    StepRecord,
+    WireModel,
+)
+
+__all__ = ["CompensationResult", "ResolveRequest", "ResolveResponse", "StepRecord"]
 
 # --- workflow -------------------------------------------------------------------------------
 
 
-class Payload(BaseModel):
-    # camelCase aliases so the JSON the CLI prints (status --json) is the wire format too.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-
-class OrderInput(Payload):
+class OrderInput(WireModel):
     order: OrderMessage
     # When the message was put on the queue (SQS SentTimestamp), for end-to-end latency.
     enqueued_at: datetime | None = None
@@ -33,18 +36,12 @@ class OrderInput(Payload):
     attention_after_seconds: int = 300
 
 
-class StepRecord(Payload):
-    step: Step
-    at: datetime
-    detail: str | None = None
-
-
-class OrderStatus(Payload):
+class OrderStatus(WireModel):
     """The `status` query's answer and the workflow's result (`oms status --json` prints it)."""
 
     order_id: str
     state: OrderState
-    step: Step | None = None  # the step running now, if any
+    step: str | None = None  # the step running now, if any
     steps: list[StepRecord] = Field(default_factory=list)
     reason: str | None = None  # failure code or cancellation reason
     tracking_number: str | None = None
@@ -55,53 +52,35 @@ class OrderStatus(Payload):
     search_status: SearchStatus | None = None
 
 
-class CancelRequest(Payload):
+class CancelRequest(WireModel):
     reason: Text = "cancelled by request"
 
 
-class CancelResponse(Payload):
+class CancelResponse(WireModel):
     accepted: bool
     state: OrderState
-    message: str
-
-
-class ResolveRequest(Payload):
-    """An operator settles a stuck compensation (or the email) by hand."""
-
-    step: Step
-    note: Text
-
-
-class ResolveResponse(Payload):
-    accepted: bool
     message: str
 
 
 # --- activities -----------------------------------------------------------------------------
 
 
-class OrderRef(Payload):
+class OrderRef(WireModel):
     """Input of the compensations: everything they need is in the order's ledger."""
 
     order_id: str
 
 
-class CompensationResult(Payload):
-    # False when there was nothing to undo (the step never took effect).
-    undone: bool
-    detail: str | None = None
-
-
-class ReserveInput(Payload):
+class ReserveInput(WireModel):
     order_id: str
     lines: list[OrderLine]
 
 
-class ReserveResult(Payload):
+class ReserveResult(WireModel):
     already_reserved: bool = False
 
 
-class AuthorizeInput(Payload):
+class AuthorizeInput(WireModel):
     order_id: str
     amount: Decimal
     currency: str
@@ -109,39 +88,47 @@ class AuthorizeInput(Payload):
     token: str = Field(repr=False)
 
 
-class AuthorizeResult(Payload):
+class AuthorizeResult(WireModel):
     authorization_id: str
 
 
-class CaptureInput(Payload):
+class CaptureInput(WireModel):
     order_id: str
     token: str = Field(repr=False)
 
 
-class CaptureResult(Payload):
+class CaptureResult(WireModel):
     amount: Decimal
 
 
-class PrepareInput(Payload):
+class RefundResult(WireModel):
+    """The provider's answer to a refund: what it refunded under this key (0 when nothing)."""
+
+    refunded: bool  # False: nothing (more) to refund, or this key was refunded before
+    amount: Decimal
+    detail: str | None = None
+
+
+class PrepareInput(WireModel):
     order_id: str
     lines: list[OrderLine]
 
 
-class PrepareResult(Payload):
+class PrepareResult(WireModel):
     package_id: str
 
 
-class ShipInput(Payload):
+class ShipInput(WireModel):
     order_id: str
     package_id: str
     country: str
 
 
-class ShipResult(Payload):
+class ShipResult(WireModel):
     tracking_number: str
 
 
-class NotifyInput(Payload):
+class NotifyInput(WireModel):
     order_id: str
     outcome: OrderState
     reason: str | None = None
@@ -151,10 +138,3 @@ class NotifyInput(Payload):
     currency: str
     total_amount: Decimal
     lines: list[OrderLine]
-
-
-class NotifyResult(Payload):
-    message_id: str | None = None
-    deduplicated: bool = False
-    # SES refused the address for good: recorded, never retried.
-    rejected: str | None = None

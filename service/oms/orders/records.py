@@ -99,44 +99,7 @@ class Package(Record):
     shipped_at: str | None = None
 
 
-class Email(Record):
-    """One customer email, keyed per event (`EMAIL#<event>`), written after SES accepted it."""
-
-    KIND = "EMAIL"
-    message_id: str | None = None
-    detail: str | None = None
-
-
 class StockLevel(BaseModel):
     sku: str
     available: int
     reserved: int = 0
-
-
-class ReturnBook(Record):
-    """Per order: units of each SKU held by open returns or returned, and how many returns were
-    opened. Every change bumps `book_revision` on condition that it did not move meanwhile,
-    so concurrent returns for the last unit cannot both pass (optimistic locking)."""
-
-    KIND = "RETURNS"
-    returned: dict[str, int] = Field(default_factory=dict)
-    opened: int = 0
-    book_revision: int = 0
-
-
-class ReturnRecord(Record):
-    """One return (`RETURN#<n>`): ACTIVE while its units are held, RELEASED when it expired or
-    was cancelled (returnable again), CONSUMED once received (accepted units restocked)."""
-
-    KIND = "RETURN"
-    number: int
-    lines: dict[str, int] = Field(default_factory=dict)
-    accepted: dict[str, int] | None = None
-    request_id: str | None = None
-
-
-class ReturnRequest(Record):
-    """A request id already used (`RETURN_REQUEST#<id>`): the same id gives the same return."""
-
-    KIND = "RETURN_REQUEST"
-    number: int

@@ -1,25 +1,27 @@
-"""Activities of a return: refund the accepted lines, restock them, release a return, email.
+"""Activities of a return: hold the units, refund the accepted lines, restock them, release a
+return, email.
 
-Each is idempotent: the refund by its key (the return id), the ledger changes by the return's
-record status, the emails by (order, return event) in the mailer.
+Each is idempotent: the hold and the ledger changes by the return's record status, the refund by
+its key (the return id), the emails by (order, return event) in the mailer. The return window is
+checked here, on the worker's clock and with the worker's `OMS_RETURN_WINDOW_DAYS`.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from oms.orders.activities.notification import Mailer
+from oms.mail.mailer import Mailer, NotifyResult
 from oms.orders.gateway import PaymentGateway
 from oms.orders.ledger import Ledger
-from oms.orders.payloads import NotifyResult
-from oms.orders.records import Refund
 from oms.returns.book import NotReturnableError, ReturnBookRepository, ReturnClosedError
 from oms.returns.contract import ReturnErrorType, ReturnEvent
 from oms.returns.payloads import (
+    HoldInput,
     LedgerResult,
     RefundReturnInput,
     RefundReturnResult,
@@ -69,21 +71,57 @@ def _closed(exc: Exception) -> ApplicationError:
     return ApplicationError(str(exc), type=ReturnErrorType.RETURN_CLOSED, non_retryable=True)
 
 
+def _not_returnable(why: str) -> ApplicationError:
+    return ApplicationError(why, type=ReturnErrorType.NOT_RETURNABLE, non_retryable=True)
+
+
 class ReturnActivities:
-    def __init__(self, *, ledger: Ledger, gateway: PaymentGateway, mailer: Mailer) -> None:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        gateway: PaymentGateway,
+        mailer: Mailer,
+        window_days: int = 30,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._ledger = ledger
         self._book = ReturnBookRepository(ledger)
         self._gateway = gateway
         self._mailer = mailer
+        self._window = timedelta(days=window_days)
+        self._clock = clock
+
+    @activity.defn
+    def hold_return(self, request: HoldInput) -> LedgerResult:
+        """Hold the units for the return, within the window; refused with a reason."""
+        if self._clock() > request.shipped_at + self._window:
+            raise _not_returnable(
+                f"order {request.order_id} shipped on {request.shipped_at:%Y-%m-%d}: the "
+                f"{self._window.days}-day return window is over"
+            )
+        try:
+            done = self._book.hold(
+                request.order_id,
+                request.number,
+                request.lines,
+                shipped=request.shipped,
+                request_id=request.request_id,
+            )
+        except NotReturnableError as exc:
+            raise _not_returnable(str(exc)) from None
+        except ReturnClosedError as exc:
+            raise _closed(exc) from None
+        return LedgerResult(changed=done.undone, detail=done.detail)
 
     @activity.defn
     def refund_return(self, request: RefundReturnInput) -> RefundReturnResult:
+        """Refund the accepted lines; the result is what the provider refunded under the
+        return's key (a retry returns the first refund's amount)."""
         key = refund_key(request.return_id)
-        self._gateway.refund(request.order_id, request.amount, idempotency_key=key)
-        done = self._ledger.get(Refund, request.order_id, f"{Refund.KIND}#{key}")
-        amount = done.amount if done is not None else Decimal(0)
-        activity.logger.info("refunded return %s: %s", request.return_id, amount)
-        return RefundReturnResult(amount=amount)
+        refund = self._gateway.refund(request.order_id, request.amount, idempotency_key=key)
+        activity.logger.info("refunded return %s: %s", request.return_id, refund.amount)
+        return RefundReturnResult(amount=refund.amount)
 
     @activity.defn
     def restock_return(self, request: RestockInput) -> LedgerResult:
@@ -92,13 +130,12 @@ class ReturnActivities:
         except ReturnClosedError as exc:
             raise _closed(exc) from None
         except NotReturnableError as exc:
-            raise ApplicationError(
-                str(exc), type=ReturnErrorType.NOT_RETURNABLE, non_retryable=True
-            ) from None
+            raise _not_returnable(str(exc)) from None
         return LedgerResult(changed=done.undone, detail=done.detail)
 
     @activity.defn
     def release_return(self, request: ReturnRef) -> LedgerResult:
+        """Expired, cancelled, or the hold's compensation (a tombstone if nothing was held)."""
         try:
             done = self._book.release(request.order_id, request.number)
         except ReturnClosedError as exc:

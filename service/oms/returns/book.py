@@ -1,9 +1,11 @@
 """The returns' book in the order ledger: which units of an order are returnable, atomically.
 
-`RETURNS` (one per order) counts, per SKU, the units held by open returns or already returned;
-`RETURN#<n>` is one return. Opening a return, releasing it (expired, cancelled) and receiving it
-each change both in one transaction, guarded by the book's `revision`: of two concurrent
-requests for the last unit exactly one commits, the other reads again and is refused.
+`RETURNS` (one per order) counts, per SKU, the units held by open returns or already returned,
+and how many returns were numbered; `RETURN#<n>` is one return. A return is numbered first
+(`allocate`, no units held), then its workflow holds the units (`hold`); holding, releasing
+(expired, cancelled) and receiving each change both items in one transaction, guarded by the
+book's revision: of two concurrent requests for the last unit exactly one commits, the other
+reads again and is refused.
 All DynamoDB access goes through `Ledger` (oms.orders.ledger).
 """
 
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError, Undo
-from oms.orders.records import ReturnBook, ReturnRecord, ReturnRequest, Status
+from oms.orders.records import Status
+from oms.returns.records import ReturnBook, ReturnRecord, ReturnRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -48,22 +51,54 @@ class ReturnBookRepository:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
 
-    def open(
+    def allocate(self, order_id: str, request_id: str) -> Opened:
+        """The number of the request's return (the same request id, the same number). Holds no
+        units, so a crash before the return's workflow starts strands nothing (at most a
+        number goes unused). The count is an atomic counter: concurrent requests never wait
+        for each other or for a hold."""
+        ledger = self._ledger
+        seen = ledger.get(ReturnRequest, order_id, request_record(request_id))
+        if seen is not None:
+            return Opened(number=seen.number, created=False)
+        book = ledger.update(
+            ReturnBook,
+            order_id,
+            add={"opened": 1},
+            if_absent={"status": Status.ACTIVE, "returned": {}, "bookRevision": 0},
+        )
+        assert book is not None  # no condition: the update always applies
+        request = ReturnRequest(
+            order_id=order_id,
+            record=request_record(request_id),
+            status=Status.RECEIVED,
+            number=book.opened,
+        )
+        if ledger.put_new(request):
+            return Opened(number=book.opened, created=True)
+        seen = ledger.get(ReturnRequest, order_id, request_record(request_id))
+        assert seen is not None  # a concurrent call with the same request id won
+        return Opened(number=seen.number, created=False)
+
+    def hold(
         self,
         order_id: str,
+        number: int,
         lines: Mapping[str, int],
         *,
         shipped: Mapping[str, int],
-        request_id: str,
-    ) -> Opened:
-        """Hold `lines` for a new return if each is at most shipped minus returned."""
+        request_id: str | None = None,
+    ) -> Undo:
+        """Hold `lines` for return `number` if each is at most shipped minus returned; done
+        once (a retried hold finds it). A return released first (a tombstone) raises."""
         ledger = self._ledger
         if not lines or any(quantity < 1 for quantity in lines.values()):
             raise NotReturnableError("a return needs at least one line, each of 1 unit or more")
         for _ in range(RACE_PASSES):
-            seen = ledger.get(ReturnRequest, order_id, request_record(request_id))
-            if seen is not None:
-                return Opened(number=seen.number, created=False)
+            record = ledger.get(ReturnRecord, order_id, return_record(number))
+            if record is not None:
+                if record.status == Status.RELEASED:
+                    raise ReturnClosedError(f"return {number} of order {order_id} was released")
+                return Undo(undone=False, detail="already held")
             book = ledger.get(ReturnBook, order_id)
             returned = dict(book.returned) if book else {}
             for sku, quantity in lines.items():
@@ -75,17 +110,8 @@ class ReturnBookRepository:
                         f"only {max(left, 0)} of {sku} can still be returned (asked {quantity})"
                     )
                 returned[sku] = returned.get(sku, 0) + quantity
-            number = (book.opened if book else 0) + 1
             items = [
                 self._tx_book(order_id, book, returned, opened=number),
-                ledger.tx_put_new(
-                    ReturnRequest(
-                        order_id=order_id,
-                        record=request_record(request_id),
-                        status=Status.RECEIVED,
-                        number=number,
-                    )
-                ),
                 ledger.tx_put_new(
                     ReturnRecord(
                         order_id=order_id,
@@ -100,9 +126,22 @@ class ReturnBookRepository:
             try:
                 ledger.transact(items)
             except TransactionConflictError:
-                continue  # a concurrent return changed the book, or used this request id
-            return Opened(number=number, created=True)
+                continue  # a concurrent return changed the book, or this one was held
+            return Undo(undone=True, detail="held")
         raise RuntimeError(f"the returns of order {order_id} kept changing; retrying")
+
+    def open(
+        self,
+        order_id: str,
+        lines: Mapping[str, int],
+        *,
+        shipped: Mapping[str, int],
+        request_id: str,
+    ) -> Opened:
+        """`allocate` then `hold`, in one call (what a return's workflow does in two places)."""
+        opened = self.allocate(order_id, request_id)
+        self.hold(order_id, opened.number, lines, shipped=shipped, request_id=request_id)
+        return opened
 
     def get(self, order_id: str, number: int) -> ReturnRecord | None:
         return self._ledger.get(ReturnRecord, order_id, return_record(number))
@@ -139,6 +178,14 @@ class ReturnBookRepository:
         record_key = return_record(number)
         for _ in range(RACE_PASSES):
             record = ledger.get(ReturnRecord, order_id, record_key)
+            if record is None and status == Status.RELEASED:
+                # Never held: a tombstone, so a hold still in flight can never take effect.
+                tombstone = ReturnRecord(
+                    order_id=order_id, record=record_key, status=Status.RELEASED, number=number
+                )
+                if ledger.put_new(tombstone):
+                    return Undo(undone=False, detail="nothing was held")
+                continue
             if record is None:
                 raise ReturnClosedError(f"return {number} of order {order_id} does not exist")
             if record.status == status:
@@ -182,7 +229,8 @@ class ReturnBookRepository:
             BOOK,
             Status.ACTIVE,
             Status.ACTIVE,
-            {"returned": returned, "opened": opened, "bookRevision": book.book_revision + 1},
+            # Never `opened`: `allocate` counts it atomically outside the revision.
+            {"returned": returned, "bookRevision": book.book_revision + 1},
             # A plain name in the condition: not one of DynamoDB's reserved words.
             unchanged={"bookRevision": book.book_revision},
         )

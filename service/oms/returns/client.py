@@ -11,9 +11,10 @@ ledger (`ReturnBookRepository.open`). Namespace retention must cover the return 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final
 
 from temporalio.api.enums.v1 import EventType
@@ -31,8 +32,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from oms.orders.client import QUERY_TIMEOUT, UPDATE_TIMEOUT, NoWorkerError, OrderClient
 from oms.orders.contract import OrderState, Step, order_workflow_id
 from oms.orders.payloads import OrderInput
+from oms.polling import poll_until
 from oms.returns.book import NotReturnableError, ReturnBookRepository
-from oms.returns.contract import ReturnState, parse_return_id, return_id
+from oms.returns.contract import ReturnState, ReturnStep, parse_return_id, return_id
 from oms.returns.payloads import (
     CancelReturnRequest,
     ReceiveRequest,
@@ -43,8 +45,8 @@ from oms.returns.payloads import (
 )
 from oms.returns.workflow import ReturnWorkflow
 
-DEFAULT_WINDOW_DAYS: Final = 30
 DEFAULT_PARCEL_DAYS: Final = 14
+HOLD_WAIT: Final = timedelta(seconds=30)  # for the return's workflow to hold the units
 
 
 class ReturnNotFoundError(LookupError):
@@ -56,16 +58,14 @@ class ReturnClient:
         self,
         orders: OrderClient,
         *,
-        window_days: int = DEFAULT_WINDOW_DAYS,
         parcel_days: int = DEFAULT_PARCEL_DAYS,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        attention_after_seconds: int = 300,
     ) -> None:
         self.orders = orders
         self.temporal = orders.temporal
         self.book = ReturnBookRepository(orders.ledger)
-        self._window = timedelta(days=window_days)
         self._parcel_days = parcel_days
-        self._clock = clock
+        self._attention_after_seconds = attention_after_seconds
 
     # --- open -----------------------------------------------------------------------------
 
@@ -77,71 +77,76 @@ class ReturnClient:
         reason: str,
         request_id: str | None = None,
     ) -> ReturnStatus:
-        """Open a return of `items` (SKU -> units) of a COMPLETED order within the window.
-        The same `request_id` gives the same return. Raises `NotReturnableError`."""
+        """Open a return of `items` (SKU -> units) of a COMPLETED order. The same `request_id`
+        gives the same return. Raises `NotReturnableError` (with the reason) when the return's
+        workflow could not hold the units: not shipped, the window is over, too many units.
+
+        The return is numbered first (no units held), then its workflow holds the units: a
+        crash between the two strands nothing, and the same request started again resumes."""
         status = await self.orders.status(order_id)  # OrderNotFoundError if there is no order
         if status.state != OrderState.COMPLETED:
             raise NotReturnableError(f"order {order_id} is {status.state}, not COMPLETED")
         shipped_at = next((s.at for s in status.steps if s.step == Step.SHIP), None)
         if shipped_at is None:
             raise NotReturnableError(f"order {order_id} has no shipping time")
-        if self._clock() > shipped_at + self._window:
-            days = self._window.days
-            raise NotReturnableError(
-                f"order {order_id} shipped on {shipped_at:%Y-%m-%d}: the {days}-day return "
-                "window is over"
-            )
+        if not items or any(quantity < 1 for quantity in items.values()):
+            raise NotReturnableError("a return needs at least one line, each of 1 unit or more")
         order = (await self._order_input(order_id)).order
         lines = {line.sku: line for line in order.items}
-        opened = await asyncio.to_thread(
-            self.book.open,
-            order_id,
-            dict(items),
-            shipped={sku: line.quantity for sku, line in lines.items()},
-            request_id=request_id or uuid.uuid4().hex,
-        )
+        unknown = sorted(set(items) - set(lines))
+        if unknown:
+            raise NotReturnableError(f"{unknown[0]} is not part of order {order_id}")
+        request_id = request_id or uuid.uuid4().hex
+        opened = await asyncio.to_thread(self.book.allocate, order_id, request_id)
         rid = return_id(order_id, opened.number)
-        record = await asyncio.to_thread(self.book.get, order_id, opened.number)
-        held = record.lines if record is not None else dict(items)  # the first request's units
         request = ReturnInput(
             return_id=rid,
             order_id=order_id,
             number=opened.number,
             lines=[
                 ReturnLine(sku=sku, quantity=q, unit_price=lines[sku].unit_price)
-                for sku, q in held.items()
+                for sku, q in items.items()
             ],
             currency=order.currency,
             reason=reason,
             customer_name=order.customer.name,
             email=str(order.customer.email),
             parcel_days=self._parcel_days,
+            request_id=request_id,
+            shipped={sku: line.quantity for sku, line in lines.items()},
+            shipped_at=shipped_at,
+            attention_after_seconds=self._attention_after_seconds,
         )
-        try:
+        await self._start(request)
+        return await self._held(rid)
+
+    async def _start(self, request: ReturnInput) -> None:
+        with contextlib.suppress(WorkflowAlreadyStartedError):  # the same request, finished
             await self.temporal.start_workflow(
                 ReturnWorkflow.run,
                 request,
-                id=rid,
+                id=request.return_id,
                 task_queue=self.orders.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                static_summary=f"Return {rid}",
+                static_summary=f"Return {request.return_id}",
             )
-        except WorkflowAlreadyStartedError:
-            return await self.status(rid)  # the same request, already finished
-        requested = ReturnStatus(
-            return_id=rid,
-            order_id=order_id,
-            state=ReturnState.REQUESTED,
-            items=request.lines,
-            currency=order.currency,
+
+    async def _held(self, rid: str) -> ReturnStatus:
+        """Where the return is once its workflow decided the hold (REJECTED raises)."""
+        status = await poll_until(
+            lambda: self.status(rid),
+            lambda s: s.state != ReturnState.REQUESTED or _held_once(s),
+            within=HOLD_WAIT,
+            what=f"return {rid} holding its units",
         )
-        if opened.created:
-            return requested
-        try:
-            return await self.status(rid)  # the same request again: where that return is now
-        except NoWorkerError:
-            return requested
+        if status.state == ReturnState.REJECTED:
+            detail = next(
+                (s.detail for s in reversed(status.steps) if s.step == ReturnStep.HOLD_RETURN),
+                None,
+            )
+            raise NotReturnableError(_refusal_text(detail) or f"return {rid} was rejected")
+        return status
 
     async def _order_input(self, order_id: str) -> OrderInput:
         handle = self.temporal.get_workflow_handle(order_workflow_id(order_id))
@@ -216,3 +221,14 @@ class ReturnClient:
                 f"no worker answered within {UPDATE_TIMEOUT}; it may still apply: "
                 f"check `oms return status {rid}`"
             ) from None
+
+
+def _held_once(status: ReturnStatus) -> bool:
+    return any(s.step == ReturnStep.HOLD_RETURN for s in status.steps) or bool(
+        status.steps and status.steps[0].step != ReturnStep.HOLD_RETURN
+    )
+
+
+def _refusal_text(detail: str | None) -> str | None:
+    """The business reason a hold was refused (the step's record: `failed: <reason>`)."""
+    return detail.removeprefix("failed: ") if detail else None

@@ -14,6 +14,7 @@ RETURN_ID_PATTERN: Final = re.compile(
 
 RECEIVE_UPDATE: Final = "receive"
 CANCEL_UPDATE: Final = "cancel"
+RESOLVE_UPDATE: Final = "resolve"
 STATUS_QUERY: Final = "status"
 
 
@@ -29,24 +30,36 @@ def parse_return_id(value: str) -> tuple[str, int] | None:
 
 
 class ReturnState(StrEnum):
-    """The `status` query's state; the last three are terminal."""
+    """The `status` query's state; the last four are terminal."""
 
-    REQUESTED = "REQUESTED"
+    REQUESTED = "REQUESTED"  # numbered; the units are being held
     AWAITING_PARCEL = "AWAITING_PARCEL"
     RECEIVED = "RECEIVED"
     REFUNDED = "REFUNDED"
     COMPLETED = "COMPLETED"
     EXPIRED = "EXPIRED"
     CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"  # the units could not be held (not returnable): nothing happened
 
     @property
     def terminal(self) -> bool:
-        return self in (ReturnState.COMPLETED, ReturnState.EXPIRED, ReturnState.CANCELLED)
+        return self in (
+            ReturnState.COMPLETED,
+            ReturnState.EXPIRED,
+            ReturnState.CANCELLED,
+            ReturnState.REJECTED,
+        )
+
+    @property
+    def search_value(self) -> str:
+        """The `OrderStatus` search attribute a return shows once it needed a person."""
+        return "COMPLETED" if self == ReturnState.COMPLETED else "CANCELLED"
 
 
 class ReturnStep(StrEnum):
     """The steps of a return, recorded with a timestamp (`status --json` shows them)."""
 
+    HOLD_RETURN = "hold_return"
     SEND_INSTRUCTIONS = "send_instructions"
     RECEIVE_PARCEL = "receive_parcel"
     REFUND_RETURN = "refund_return"
@@ -71,3 +84,10 @@ class ReturnErrorType(StrEnum):
     NOT_RETURNABLE = "NotReturnable"  # order not completed, window over, too many units
     RETURN_CLOSED = "ReturnClosed"  # the return was already released or received
     REQUEST_REJECTED = "ReturnRequestRejected"  # an update's validator said no
+
+
+class RejectReason(StrEnum):
+    """Why a return was REJECTED."""
+
+    NOT_RETURNABLE = "NOT_RETURNABLE"
+    LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"  # the hold kept failing past its retry budget

@@ -12,17 +12,17 @@ from decimal import Decimal
 from pydantic import Field
 
 from oms.orders.models import Text
-from oms.orders.payloads import Payload
-from oms.returns.contract import ReturnEvent, ReturnState, ReturnStep
+from oms.process.wire import StepRecord, WireModel
+from oms.returns.contract import ReturnEvent, ReturnState
 
 
-class ReturnLine(Payload):
+class ReturnLine(WireModel):
     sku: str
     quantity: int = Field(ge=0, le=999)
     unit_price: Decimal
 
 
-class ReturnInput(Payload):
+class ReturnInput(WireModel):
     return_id: str
     order_id: str
     number: int
@@ -33,15 +33,15 @@ class ReturnInput(Payload):
     email: str = Field(repr=False)
     # How long to wait for the parcel (OMS_RETURN_PARCEL_DAYS); the workflow never reads env.
     parcel_days: int = 14
+    # What the workflow's first step holds against (absent in returns the client held itself,
+    # before the hold moved into the workflow).
+    request_id: str | None = None
+    shipped: dict[str, int] = Field(default_factory=dict)  # units the order shipped, per SKU
+    shipped_at: datetime | None = None
+    attention_after_seconds: int = 300
 
 
-class ReturnStepRecord(Payload):
-    step: ReturnStep
-    at: datetime
-    detail: str | None = None
-
-
-class ReturnStatus(Payload):
+class ReturnStatus(WireModel):
     """The `status` query's answer and the workflow's result (`oms return status --json`)."""
 
     return_id: str
@@ -52,21 +52,23 @@ class ReturnStatus(Payload):
     refund_amount: Decimal | None = None
     currency: str
     reason: str | None = None
-    steps: list[ReturnStepRecord] = Field(default_factory=list)
+    steps: list[StepRecord] = Field(default_factory=list)
     parcel_due: datetime | None = None
+    step: str | None = None  # the step running now, if any
+    attention: str | None = None  # why a person is needed, while one is
 
 
-class ReceiveRequest(Payload):
+class ReceiveRequest(WireModel):
     """The warehouse scan: accepted units per SKU; None accepts everything requested."""
 
     accepted: dict[str, int] | None = None
 
 
-class CancelReturnRequest(Payload):
+class CancelReturnRequest(WireModel):
     reason: Text = "cancelled by request"
 
 
-class ReturnUpdateResponse(Payload):
+class ReturnUpdateResponse(WireModel):
     accepted: bool
     state: ReturnState
     message: str
@@ -75,33 +77,47 @@ class ReturnUpdateResponse(Payload):
 # --- activities -----------------------------------------------------------------------------
 
 
-class ReturnRef(Payload):
+class HoldInput(WireModel):
+    order_id: str
+    number: int
+    lines: dict[str, int]
+    shipped: dict[str, int]
+    shipped_at: datetime
+    request_id: str | None = None
+
+
+class ReturnRef(WireModel):
     order_id: str
     number: int
 
 
-class RefundReturnInput(Payload):
+class RefundReturnInput(WireModel):
     order_id: str
     return_id: str
     amount: Decimal
 
 
-class RefundReturnResult(Payload):
+class RefundReturnResult(WireModel):
     amount: Decimal  # what was refunded (capped at captured minus earlier refunds)
 
 
-class RestockInput(Payload):
+class RestockInput(WireModel):
     order_id: str
     number: int
     accepted: dict[str, int]
 
 
-class LedgerResult(Payload):
+class LedgerResult(WireModel):
     changed: bool
     detail: str | None = None
 
+    @property
+    def undone(self) -> bool:
+        """As a compensation's answer (`release_return` undoes a hold)."""
+        return self.changed
 
-class ReturnNotifyInput(Payload):
+
+class ReturnNotifyInput(WireModel):
     order_id: str
     return_id: str
     event: ReturnEvent

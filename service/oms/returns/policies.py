@@ -1,34 +1,18 @@
-"""Timeouts and retry policies of a return's activities (a workflow change when changed).
+"""A return's activity options (the core's, with the returns' business error types).
 
-Everything after the parcel arrived (refund, restock, the emails) and the release of an expired
-or cancelled return must finish: retried until it succeeds. Business answers are not retried.
+Part of the workflow's contract (a workflow change when changed, guarded by `workflow.patched`).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Final
 
-from temporalio.common import RetryPolicy
-
-from oms.orders.policies import ATTEMPT_TIMEOUT, NON_RETRYABLE, Options
+from oms.orders.policies import NON_RETRYABLE as ORDER_ERRORS
+from oms.process import policies
 from oms.returns.contract import ReturnErrorType
 
-_NON_RETRYABLE: Final = [*NON_RETRYABLE, *(e.value for e in ReturnErrorType)]
+NON_RETRYABLE: Final = [*ORDER_ERRORS, *(e.value for e in ReturnErrorType)]
 
-
-def _retry(maximum_interval: timedelta) -> RetryPolicy:
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=maximum_interval,
-        non_retryable_error_types=_NON_RETRYABLE,
-    )
-
-
-MUST_FINISH: Final = Options(
-    start_to_close_timeout=ATTEMPT_TIMEOUT, retry_policy=_retry(timedelta(minutes=2))
-)
-EMAIL: Final = Options(
-    start_to_close_timeout=ATTEMPT_TIMEOUT, retry_policy=_retry(timedelta(minutes=10))
-)
+STEP: Final = policies.step(NON_RETRYABLE)
+MUST_FINISH: Final = policies.must_finish(NON_RETRYABLE)
+EMAIL: Final = policies.email(NON_RETRYABLE)

@@ -1,32 +1,20 @@
 """Customer email through SES: exactly one per order event.
 
-SES has no idempotency token, so the ledger keeps an EMAIL record per event (the outcome, or
-a return event), written after SES accepted the message; a retried activity finds it and does
-not send again. The only window for a duplicate is a crash between SES accepting the message
-and the record being written. An SES outage raises and Temporal retries with backoff; an address
-SES refuses for good is recorded as rejected and never retried.
+Rendering is the order's own; sending once per event is the shared mailer's (`oms.mail`).
 """
 
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from botocore.exceptions import ClientError
 from temporalio import activity
 
 from oms import metrics
+from oms.mail.mailer import Mailer, NotifyResult
 from oms.metrics import Metric
 from oms.orders.contract import CUSTOMER_TEXT, FailureReason, OrderState
-from oms.orders.ledger import Ledger
-from oms.orders.payloads import NotifyInput, NotifyResult
-from oms.orders.records import Email, Status
-
-if TYPE_CHECKING:
-    from mypy_boto3_sesv2.client import SESV2Client
-
-# SES's answers that no retry can change for this message (a malformed or refused address).
-PERMANENT_ERRORS: Final = frozenset({"BadRequestException", "MessageRejected"})
+from oms.orders.payloads import NotifyInput
 
 SUBJECTS: Final = {
     OrderState.COMPLETED: "Your order {order_id} is on its way",
@@ -70,65 +58,6 @@ def render(request: NotifyInput) -> tuple[str, str, str]:
     return subject, body, html
 
 
-class Mailer:
-    """Sends one email per (order, event) through SESv2; shared by orders and returns."""
-
-    def __init__(
-        self, *, sesv2: SESV2Client, ledger: Ledger, sender: str, configuration_set: str | None
-    ) -> None:
-        self._ses = sesv2
-        self._ledger = ledger
-        self._sender = sender
-        self._configuration_set = configuration_set
-
-    def send_once(
-        self, order_id: str, event: str, *, to: str, subject: str, text: str, html: str
-    ) -> NotifyResult:
-        record = f"{Email.KIND}#{event}"
-        sent = self._ledger.get(Email, order_id, record)
-        if sent is not None:
-            return NotifyResult(
-                message_id=sent.message_id,
-                deduplicated=True,
-                rejected=sent.detail if sent.status == Status.REJECTED else None,
-            )
-        extra = {"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}
-        try:
-            response = self._ses.send_email(
-                FromEmailAddress=self._sender,
-                Destination={"ToAddresses": [to]},
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": subject, "Charset": "UTF-8"},
-                        "Body": {
-                            "Text": {"Data": text, "Charset": "UTF-8"},
-                            "Html": {"Data": html, "Charset": "UTF-8"},
-                        },
-                    }
-                },
-                EmailTags=[{"Name": "event", "Value": event.replace("#", "-")}],
-                **extra,  # type: ignore[arg-type]
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code not in PERMANENT_ERRORS:
-                raise  # throttling, an outage: Temporal retries
-            detail = f"SES refused the address ({code})"
-            self._ledger.put_new(
-                Email(order_id=order_id, record=record, status=Status.REJECTED, detail=detail)
-            )
-            activity.logger.warning("email for order %s rejected: %s", order_id, code)
-            metrics.count(Metric.EMAILS_REJECTED, Event=_event_kind(event))
-            return NotifyResult(rejected=detail)
-        message_id = response["MessageId"]
-        self._ledger.put_new(
-            Email(order_id=order_id, record=record, status=Status.SENT, message_id=message_id)
-        )
-        activity.logger.info("emailed the customer of order %s (%s)", order_id, event)
-        metrics.count(Metric.EMAILS_SENT, Event=_event_kind(event))
-        return NotifyResult(message_id=message_id)
-
-
 class NotificationActivities:
     def __init__(self, *, mailer: Mailer) -> None:
         self._mailer = mailer
@@ -164,8 +93,3 @@ def count_outcome(outcome: OrderState, reason: str | None) -> None:
         # Only the reason codes of the enum: free text would make a metric per order.
         known = reason in {r.value for r in FailureReason}
         metrics.count(metric, Reason=reason if known else ("OTHER" if reason else None))
-
-
-def _event_kind(event: str) -> str:
-    """`COMPLETED`, or `RETURN` for the return events (`RETURN#...`): a bounded dimension."""
-    return event.split("#", 1)[0].split("-", 1)[0]

@@ -75,6 +75,7 @@ class PaymentActivities:
     @activity.defn
     def refund_payment(self, request: OrderRef) -> CompensationResult:
         """Refund whatever was captured and not yet refunded (a compensation after capture)."""
-        return self._gateway.refund(
+        refund = self._gateway.refund(
             request.order_id, None, idempotency_key=idempotency_key(request.order_id, "refund")
         )
+        return CompensationResult(undone=refund.refunded, detail=refund.detail)

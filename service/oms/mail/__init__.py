@@ -1,0 +1,1 @@
+"""Customer email: one per (order, event), shared by every flow."""

@@ -1,0 +1,106 @@
+"""Customer email through SES, exactly one per (order, event); shared by every flow.
+
+SES has no idempotency token, so the ledger keeps an EMAIL record per event (an order's outcome,
+a return event, ...), written after SES accepted the message; a retried activity finds it and
+does not send again. The only window for a duplicate is a crash between SES accepting the message
+and the record being written. An SES outage raises and Temporal retries with backoff; an address
+SES refuses for good is recorded as rejected and never retried.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from botocore.exceptions import ClientError
+from temporalio import activity
+
+from oms import metrics
+from oms.metrics import Metric
+from oms.orders.ledger import Ledger
+from oms.orders.records import Record, Status
+from oms.process.wire import WireModel
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2.client import SESV2Client
+
+# SES's answers that no retry can change for this message (a malformed or refused address).
+PERMANENT_ERRORS: Final = frozenset({"BadRequestException", "MessageRejected"})
+
+
+class Email(Record):
+    """One customer email, keyed per event (`EMAIL#<event>`), written after SES accepted it."""
+
+    KIND = "EMAIL"
+    message_id: str | None = None
+    detail: str | None = None
+
+
+class NotifyResult(WireModel):
+    message_id: str | None = None
+    deduplicated: bool = False
+    # SES refused the address for good: recorded, never retried.
+    rejected: str | None = None
+
+
+class Mailer:
+    """Sends one email per (order, event) through SESv2."""
+
+    def __init__(
+        self, *, sesv2: SESV2Client, ledger: Ledger, sender: str, configuration_set: str | None
+    ) -> None:
+        self._ses = sesv2
+        self._ledger = ledger
+        self._sender = sender
+        self._configuration_set = configuration_set
+
+    def send_once(
+        self, order_id: str, event: str, *, to: str, subject: str, text: str, html: str
+    ) -> NotifyResult:
+        record = f"{Email.KIND}#{event}"
+        sent = self._ledger.get(Email, order_id, record)
+        if sent is not None:
+            return NotifyResult(
+                message_id=sent.message_id,
+                deduplicated=True,
+                rejected=sent.detail if sent.status == Status.REJECTED else None,
+            )
+        extra = {"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}
+        try:
+            response = self._ses.send_email(
+                FromEmailAddress=self._sender,
+                Destination={"ToAddresses": [to]},
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Text": {"Data": text, "Charset": "UTF-8"},
+                            "Html": {"Data": html, "Charset": "UTF-8"},
+                        },
+                    }
+                },
+                EmailTags=[{"Name": "event", "Value": event.replace("#", "-")}],
+                **extra,  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in PERMANENT_ERRORS:
+                raise  # throttling, an outage: Temporal retries
+            detail = f"SES refused the address ({code})"
+            self._ledger.put_new(
+                Email(order_id=order_id, record=record, status=Status.REJECTED, detail=detail)
+            )
+            activity.logger.warning("email for order %s rejected: %s", order_id, code)
+            metrics.count(Metric.EMAILS_REJECTED, Event=_event_kind(event))
+            return NotifyResult(rejected=detail)
+        message_id = response["MessageId"]
+        self._ledger.put_new(
+            Email(order_id=order_id, record=record, status=Status.SENT, message_id=message_id)
+        )
+        activity.logger.info("emailed the customer of order %s (%s)", order_id, event)
+        metrics.count(Metric.EMAILS_SENT, Event=_event_kind(event))
+        return NotifyResult(message_id=message_id)
+
+
+def _event_kind(event: str) -> str:
+    """`COMPLETED`, or `RETURN` for the return events (`RETURN#...`): a bounded dimension."""
+    return event.split("#", 1)[0].split("-", 1)[0]
