@@ -23,9 +23,9 @@ from oms.config import Settings, load_settings, settings_env
 from oms.intake import starter
 from oms.local.binaries import temporal_cli
 from oms.local.emulator import start_emulator
-from oms.ops.resources import QueueUrls, ensure_all
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_KEY
+from oms.resources import QueueUrls, ensure_all
 from oms.worker import WORKFLOWS, build_activities
 
 AWS_TEST_ENV = {

@@ -5,13 +5,13 @@ import pytest
 from oms.aws import AwsClients
 from oms.config import Settings
 from oms.mail.mailer import Mailer
-from oms.ops.resources import QueueUrls
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
 from oms.orders.gateway import SimulatedGateway
 from oms.orders.ledger import Ledger
+from oms.resources import QueueUrls
 
 
 @pytest.fixture(scope="session")

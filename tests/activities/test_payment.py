@@ -194,15 +194,17 @@ def test_partial_refunds_never_exceed_captured_minus_refunded(
 ) -> None:
     first = gateway.refund(captured, Decimal("20.00"), idempotency_key="return-1")
     repeated = gateway.refund(captured, Decimal("20.00"), idempotency_key="return-1")
-    assert (first.undone, repeated.undone) == (True, False)
+    assert (first.refunded, repeated.refunded) == (True, False)
+    # The result carries the amount refunded under the key, a repeat included.
+    assert (first.amount, repeated.amount) == (Decimal("20.00"), Decimal("20.00"))
     assert payment_record(ledger, captured).refunded == Decimal("20.00")
 
     clipped = gateway.refund(captured, Decimal("30.00"), idempotency_key="return-2")
-    assert clipped.detail == "refunded 25.00"  # only what was left
+    assert clipped.amount == Decimal("25.00")  # only what was left
     nothing = gateway.refund(captured, Decimal("1.00"), idempotency_key="return-3")
-    assert not nothing.undone
+    assert (nothing.refunded, nothing.amount) == (False, Decimal(0))
     everything = gateway.refund(captured, None, idempotency_key="return-4")
-    assert not everything.undone
+    assert not everything.refunded
     assert payment_record(ledger, captured).refunded == AMOUNT
 
 

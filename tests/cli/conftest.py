@@ -16,7 +16,7 @@ from oms.aws import AwsClients
 from oms.cli import context
 from oms.cli.app import app
 from oms.config import Settings
-from oms.ops.resources import QueueUrls, ensure_queues
+from oms.resources import QueueUrls, ensure_queues
 
 # `oms` as a child process, running whichever `oms` package this interpreter imports (the
 # PYTHONPATH is inherited through the environment).

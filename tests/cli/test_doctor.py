@@ -27,7 +27,6 @@ from oms.config import Settings
 from oms.local.demo_orders import order_body
 from oms.ops.backlog import sample_and_publish
 from oms.ops.doctor import Doctor, Report
-from oms.ops.resources import QueueUrls, ensure_all
 from oms.orders.client import OrderClient
 from oms.orders.contract import OrderState, SearchStatus, order_workflow_id
 from oms.orders.gateway import SimulatedGateway
@@ -35,6 +34,7 @@ from oms.orders.ledger import Ledger
 from oms.orders.models import parse_order
 from oms.orders.payloads import CompensationResult
 from oms.orders.records import Package, Payment, Reservation, Status
+from oms.resources import QueueUrls, ensure_all
 from oms.worker import WORKFLOWS, build_activities
 from tests.cli.conftest import invoke
 

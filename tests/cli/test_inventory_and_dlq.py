@@ -11,7 +11,7 @@ from oms.aws import AwsClients
 from oms.config import Settings
 from oms.intake.records import KIND_ATTRIBUTE, REASON_ATTRIBUTE
 from oms.ops.dlq import redrive
-from oms.ops.resources import QueueUrls
+from oms.resources import QueueUrls
 
 from .conftest import drain, error_line, invoke
 

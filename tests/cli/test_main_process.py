@@ -12,7 +12,7 @@ import oms.cli
 from oms.aws import AwsClients
 from oms.cli.app import app
 from oms.config import Settings
-from oms.ops.resources import ensure_queues
+from oms.resources import ensure_queues
 
 from ..conftest import process_env
 from .conftest import OMS, drain, invoke

@@ -25,12 +25,12 @@ from typer.testing import Result
 from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.demo_orders import order_body
-from oms.ops.resources import QueueUrls
 from oms.orders import client as order_client
 from oms.orders.client import OrderClient, Submission
 from oms.orders.contract import OrderState, Step, order_workflow_id
 from oms.orders.models import parse_order
 from oms.orders.payloads import OrderStatus
+from oms.resources import QueueUrls
 
 from ..conftest import process_env
 from .conftest import OMS, error_line, invoke

@@ -13,7 +13,7 @@ from oms.aws import AwsClients
 from oms.cli.errors import CliError
 from oms.cli.submit import MAX_BATCH_BYTES, Body, batches, send, split_bodies
 from oms.local.demo_orders import order_body
-from oms.ops.resources import QueueUrls
+from oms.resources import QueueUrls
 
 from .conftest import drain, error_line, invoke
 

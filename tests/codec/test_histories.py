@@ -26,11 +26,11 @@ from oms.config import Settings
 from oms.intake.records import Message, OrderIntake
 from oms.local.demo_orders import SCENARIOS, Scenario, order_body
 from oms.local.stack import free_port
-from oms.ops.resources import QueueUrls
 from oms.orders.client import OrderClient
 from oms.orders.contract import CANCEL_SIGNAL, OrderState, order_workflow_id
 from oms.orders.payloads import CancelRequest, OrderStatus
 from oms.orders.workflow import OrderWorkflow
+from oms.resources import QueueUrls
 from oms.returns.client import ReturnClient
 from oms.returns.contract import ReturnState
 from oms.temporal_client import data_converter

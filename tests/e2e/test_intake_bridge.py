@@ -27,11 +27,11 @@ from oms.local.binaries import temporal_cli
 from oms.local.demo_orders import order_body
 from oms.local.stack import free_port
 from oms.ops.dlq import list_dead_letters
-from oms.ops.resources import QueueUrls, ensure_queues
 from oms.orders.contract import order_workflow_id
 from oms.orders.ledger import Ledger
 from oms.orders.models import InvalidOrderError, parse_order
 from oms.orders.records import OrderEntry
+from oms.resources import QueueUrls, ensure_queues
 
 from ..conftest import process_env
 

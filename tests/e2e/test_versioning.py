@@ -27,13 +27,13 @@ from temporalio.testing import WorkflowEnvironment
 from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.demo_orders import order_body
-from oms.ops.resources import QueueUrls
 from oms.ops.rollout import live_builds
 from oms.ops.versions import list_versions, promote, wait_for_pollers
 from oms.orders.client import OrderClient, Submission
 from oms.orders.contract import OrderState, order_workflow_id
 from oms.orders.models import parse_order
 from oms.orders.payloads import OrderStatus
+from oms.resources import QueueUrls
 
 from ..conftest import process_env
 

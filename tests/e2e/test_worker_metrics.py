@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 from oms.aws import AwsClients
 from oms.config import Settings
 from oms.metrics import NAMESPACE, SDK_NAMESPACE
-from oms.ops.resources import QueueUrls
 from oms.orders.contract import OrderState
 from oms.orders.payloads import OrderStatus
+from oms.resources import QueueUrls
 
 from ..conftest import process_env
 from .test_worker_process import OMS, start_order

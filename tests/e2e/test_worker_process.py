@@ -17,11 +17,11 @@ from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.demo_orders import order_body
 from oms.local.moto import sent_emails
-from oms.ops.resources import QueueUrls
 from oms.orders.client import OrderClient, Submission
 from oms.orders.contract import OrderState, order_workflow_id
 from oms.orders.models import parse_order
 from oms.orders.payloads import OrderStatus
+from oms.resources import QueueUrls
 
 from ..conftest import process_env
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from oms.aws import AwsClients
     from oms.config import Settings
-    from oms.ops.resources import QueueUrls
+    from oms.resources import QueueUrls
 
 PYTHON_313 = find_python("3.13")
 HOST_PLATFORM = f"manylinux2014_{platform.machine()}"

@@ -9,8 +9,8 @@ from temporalio.testing import WorkflowEnvironment
 from oms.aws import AwsClients
 from oms.config import Settings
 from oms.local.binaries import temporal_test_server
-from oms.ops.resources import QueueUrls
 from oms.orders.ledger import Ledger
+from oms.resources import QueueUrls
 from oms.returns.book import ReturnBookRepository
 
 

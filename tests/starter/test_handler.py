@@ -18,10 +18,10 @@ from oms.intake import starter
 from oms.intake.bridge import LocalContext
 from oms.local.demo_orders import order_body
 from oms.ops.dlq import DeadLetter, list_dead_letters
-from oms.ops.resources import QueueUrls
 from oms.orders.contract import order_workflow_id
 from oms.orders.models import parse_order
 from oms.orders.records import OrderEntry
+from oms.resources import QueueUrls
 
 from .events import event, record
 

@@ -14,14 +14,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from oms.config import Settings
 from oms.intake import starter
 from oms.intake.bridge import LocalContext
-from oms.intake.loop_thread import LoopThread
 from oms.intake.records import OrderIntake
 from oms.local.demo_orders import order_body
 from oms.local.stack import free_port
+from oms.loop_thread import LoopThread
 from oms.ops.dlq import list_dead_letters
-from oms.ops.resources import QueueUrls
 from oms.orders.client import OrderClient
 from oms.orders.records import OrderEntry
+from oms.resources import QueueUrls
 
 from .events import event, record
 

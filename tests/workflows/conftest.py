@@ -77,7 +77,7 @@ OrderRunner = Callable[..., Awaitable[Outcome]]
 async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]:
     """Start an order on a fresh task queue with fake activities; `during(run)` acts while the
     worker is up. The history is replayed afterwards (and recorded with OMS_RECORD_HISTORIES)."""
-    recorded: list[tuple[str, WorkflowHandle[Any, Any]]] = []
+    recorded: list[tuple[str, WorkflowHandle[Any, Any], type]] = []
 
     async def start(
         systems: FakeSystems,
@@ -87,13 +87,14 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
         during: Callable[[Run], Awaitable[None]] | None = None,
         cancelled_before_start: str | None = None,
         attention_after_seconds: int = 300,
+        workflow: type = OrderWorkflow,  # a test variant (same workflow type) to run instead
     ) -> Outcome:
         queue = f"tq-{uuid.uuid4().hex[:8]}"
         order = parse_order(json.dumps(order_body(f"WF-{uuid.uuid4().hex[:10]}", token=token)))
         async with Worker(
             time_env.client,
             task_queue=queue,
-            workflows=[OrderWorkflow],
+            workflows=[workflow],
             activities=systems.activities(),
         ):
             handle = await time_env.client.start_workflow(
@@ -113,7 +114,7 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
             if during is not None:
                 await during(run)
             result = await handle.result()
-            recorded.append((scenario, handle))
+            recorded.append((scenario, handle, workflow))
             events = list((await handle.fetch_history()).events)
             failures = [
                 e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
@@ -124,11 +125,11 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
 
     yield start
 
-    for scenario, handle in recorded:
+    for scenario, handle, workflow in recorded:
         history = await handle.fetch_history()
         await Replayer(
-            workflows=[OrderWorkflow], data_converter=pydantic_data_converter
+            workflows=[workflow], data_converter=pydantic_data_converter
         ).replay_workflow(history)
-        if os.environ.get("OMS_RECORD_HISTORIES"):
+        if os.environ.get("OMS_RECORD_HISTORIES") and workflow is OrderWorkflow:
             HISTORIES.mkdir(exist_ok=True)
             (HISTORIES / f"{scenario}.json").write_text(history.to_json())

@@ -12,7 +12,7 @@ from oms.cli import context
 from oms.cli.app import JsonFlag, app, console
 from oms.cli.failures import naming, one_line_errors
 from oms.ops.dlq import list_dead_letters, redrive
-from oms.ops.resources import queue_url
+from oms.resources import queue_url
 
 dlq_app = typer.Typer(
     name="dlq",

@@ -13,7 +13,7 @@ from oms.cli import context
 from oms.cli.app import JsonFlag, app, console
 from oms.cli.failures import naming, one_line_errors
 from oms.ops.doctor import Doctor, Report
-from oms.ops.resources import queue_url
+from oms.resources import queue_url
 
 
 async def _examine(running_longer_than: timedelta) -> Report:

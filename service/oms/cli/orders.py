@@ -20,6 +20,7 @@ from oms.cli.views import OrderView, render_orders, render_status
 from oms.orders.contract import SearchStatus, Step
 from oms.orders.models import ID_PATTERN
 from oms.orders.payloads import CancelRequest, ResolveRequest
+from oms.returns.contract import ReturnStep, parse_return_id
 
 T = TypeVar("T")
 
@@ -35,10 +36,16 @@ def checked_id(order_id: str) -> str:
 async def _client_call(call: Coroutine[Any, Any, T]) -> T:
     """The client's errors as one line for a person."""
     from oms.orders.client import NoWorkerError, OrderNotFoundError, SearchAttributeMissingError
+    from oms.returns.client import ReturnNotFoundError
 
     try:
         return await call
-    except (OrderNotFoundError, NoWorkerError, SearchAttributeMissingError) as exc:
+    except (
+        OrderNotFoundError,
+        ReturnNotFoundError,
+        NoWorkerError,
+        SearchAttributeMissingError,
+    ) as exc:
         raise CliError(str(exc).strip("'\"")) from None
 
 
@@ -182,25 +189,31 @@ def resolve(
     note: Annotated[str, typer.Option("--note", help="What was done by hand (recorded).")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Settle by hand a compensation (or the email) that needs attention: the order stops
-    waiting for it, records the note in its steps and goes on to its outcome.
+    """Settle by hand a step that needs attention (an order's compensation or email, or a
+    return's refund, restock, release or email; ORDER_ID may be a return id): it stops waiting
+    for the step, records the note in its steps and goes on to its outcome.
 
     Example: oms resolve ORD-1001 --step release_inventory --note "stock fixed by hand"
     """
+    is_return = parse_return_id(order_id) is not None
+    known = [*ReturnStep] if is_return else [*Step]
     try:
-        request = ResolveRequest(step=Step(step), note=note)
-    except (ValueError, ValidationError):
-        steps = ", ".join(Step)
-        raise CliError(
-            f"--step must be one of {steps}, and --note 1 to 200 characters", exit_code=2
-        ) from None
+        request = ResolveRequest(step=step, note=note)
+    except ValidationError:
+        raise CliError("--note must be 1 to 200 characters", exit_code=2) from None
+    if step not in known:
+        raise CliError(f"--step must be one of {', '.join(known)}", exit_code=2)
 
     async def call() -> dict[str, Any]:
+        if is_return:
+            returns = await context.returns()
+            answer = await _client_call(returns.resolve(order_id, request.step, request.note))
+            return {"returnId": order_id} | answer.model_dump(mode="json", by_alias=True)
         orders = await context.orders()
-        answer = await _client_call(
+        settled = await _client_call(
             orders.resolve(checked_id(order_id), request.step, request.note)
         )
-        return {"orderId": order_id} | answer.model_dump(mode="json", by_alias=True)
+        return {"orderId": order_id} | settled.model_dump(mode="json", by_alias=True)
 
     answer = context.run(call())
     if as_json:

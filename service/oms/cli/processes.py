@@ -27,7 +27,7 @@ def intake() -> None:
     same handler the starter Lambda runs in AWS, until SIGTERM."""
     from oms.intake import starter
     from oms.intake.bridge import IntakeBridge
-    from oms.ops.resources import queue_url
+    from oms.resources import queue_url
 
     settings = load_settings()
     runtime = starter.configure(settings)  # also sets up logging

@@ -180,7 +180,7 @@ def submit(
         validate(bodies)
     settings = context.settings()
     sqs = context.aws().sqs
-    from oms.ops.resources import queue_url
+    from oms.resources import queue_url
 
     with naming(f"queue {settings.intake_queue}"):
         url = queue_url(sqs, settings.intake_queue)

@@ -23,12 +23,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from oms import metrics
 from oms.aws import aws_clients
 from oms.config import Settings, load_settings
-from oms.intake.loop_thread import LoopThread
 from oms.intake.records import Message, OrderIntake, sent_at
 from oms.logs import configure_logging
+from oms.loop_thread import LoopThread
 from oms.metrics import Metric
-from oms.ops.resources import queue_url
 from oms.orders.client import OrderClient
+from oms.resources import queue_url
 from oms.temporal_client import connect
 
 logger = Logger(service="oms-starter")

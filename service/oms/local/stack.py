@@ -32,10 +32,10 @@ from oms.local.binaries import temporal_cli
 from oms.local.children import Child, Children
 from oms.local.demo_orders import DEMO_STOCK
 from oms.local.errors import StackError
-from oms.ops.resources import QueueUrls, ensure_all
 from oms.ops.versions import promote, wait_for_pollers, wait_until_routed
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
+from oms.resources import QueueUrls, ensure_all
 from oms.temporal_client import data_converter
 
 LOCAL_ENV_FILE = "local.env"

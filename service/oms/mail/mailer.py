@@ -16,9 +16,8 @@ from temporalio import activity
 
 from oms import metrics
 from oms.metrics import Metric
-from oms.orders.ledger import Ledger
-from oms.orders.records import Record, Status
 from oms.process.wire import WireModel
+from oms.records import Record, RecordStore, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
@@ -46,7 +45,7 @@ class Mailer:
     """Sends one email per (order, event) through SESv2."""
 
     def __init__(
-        self, *, sesv2: SESV2Client, ledger: Ledger, sender: str, configuration_set: str | None
+        self, *, sesv2: SESV2Client, ledger: RecordStore, sender: str, configuration_set: str | None
     ) -> None:
         self._ses = sesv2
         self._ledger = ledger

@@ -26,11 +26,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from oms import metrics
 from oms.config import load_settings
-from oms.intake.loop_thread import LoopThread
 from oms.logs import configure_logging
+from oms.loop_thread import LoopThread
 from oms.metrics import Metric
-from oms.orders.client import order_query
-from oms.orders.contract import SearchStatus
+from oms.process.visibility import attention_query
 from oms.temporal_client import connect
 
 TASK_TYPES = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
@@ -86,7 +85,7 @@ async def sample_and_publish(client: Client, task_queue: str) -> dict[str, Any]:
     sample = await sample_queue(client, task_queue)
     needing: int | None = None
     try:
-        needing = (await client.count_workflows(order_query(SearchStatus.NEEDS_ATTENTION))).count
+        needing = (await client.count_workflows(attention_query())).count
     except RPCError as exc:
         if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
             raise

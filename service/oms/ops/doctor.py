@@ -2,8 +2,9 @@
 
 Each check is a function returning findings `{"check", "severity", "subject", "detail"}`:
 
-- `needs-attention`: orders whose `OrderStatus` is NEEDS_ATTENTION (a must-finish step keeps
-  failing);
+- `needs-attention`: running orders, returns (any flow on the process core) whose
+  `OrderStatus` is NEEDS_ATTENTION (a must-finish step keeps failing, or failed for good and
+  waits for `oms resolve`);
 - `long-running`: orders still running after `running_longer_than`;
 - `left-open`: a reservation, authorization or package still open while its order is closed
   (or its history is gone): stock held or money on hold for nothing;
@@ -33,9 +34,10 @@ from oms.ops.backlog import sample_queue
 from oms.ops.dlq import list_dead_letters
 from oms.ops.versions import list_versions
 from oms.orders.client import OrderClient, OrderNotFoundError
-from oms.orders.contract import SearchStatus
+from oms.orders.contract import order_id_from_workflow_id
 from oms.orders.ledger import Ledger
 from oms.orders.records import Record, Reservation
+from oms.process.visibility import attention_query
 
 MAX_PER_CHECK = 100  # findings per check; a larger incident shows its first hundred
 
@@ -94,21 +96,25 @@ class Doctor:
     # --- Temporal -----------------------------------------------------------------------
 
     async def needs_attention(self) -> list[Finding]:
-        stuck = await self.orders.list(
-            SearchStatus.NEEDS_ATTENTION, limit=MAX_PER_CHECK, this_task_queue=True
-        )
-        return [
-            Finding(
-                check="needs-attention",
-                severity=Severity.CRITICAL,
-                subject=order.order_id,
-                detail="a step that must finish keeps failing: `oms status "
-                f"{order.order_id}` shows which and why; fix the cause, or settle it with "
-                "`oms resolve`",
+        """Orders, returns and every other flow on the process core that wait for a person."""
+        query = attention_query(self.orders.task_queue)
+        findings: list[Finding] = []
+        async for execution in self.orders.temporal.list_workflows(query, limit=MAX_PER_CHECK):
+            subject = order_id_from_workflow_id(execution.id)
+            show = (
+                "oms return status" if execution.workflow_type == "ReturnWorkflow" else "oms status"
             )
-            for order in stuck
-            if order.workflow_status == "RUNNING"
-        ]
+            findings.append(
+                Finding(
+                    check="needs-attention",
+                    severity=Severity.CRITICAL,
+                    subject=subject,
+                    detail=f"{execution.workflow_type}: a step that must finish keeps failing: "
+                    f"`{show} {subject}` shows which and why; fix the cause, or settle it "
+                    f"with `oms resolve {subject} --step ...`",
+                )
+            )
+        return findings
 
     async def long_running(self) -> list[Finding]:
         now = datetime.now(UTC)

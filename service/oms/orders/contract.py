@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from temporalio.common import SearchAttributeKey
+from oms.process import visibility
 
 DEFAULT_TASK_QUEUE: Final = "order-processing"
 WORKFLOW_ID_PREFIX: Final = "order-"
@@ -24,8 +24,9 @@ RESOLVE_UPDATE: Final = "resolve"
 
 # Keyword search attribute: IN_PROGRESS from the start (free), upserted only at the outcome or
 # when the order needs a person (each upsert is a billable action). Register it on the namespace.
-ORDER_STATUS_ATTRIBUTE: Final = "OrderStatus"
-ORDER_STATUS_KEY: Final = SearchAttributeKey.for_keyword(ORDER_STATUS_ATTRIBUTE)
+# (The process core's visibility keyword: `oms.process.visibility`.)
+ORDER_STATUS_ATTRIBUTE: Final = visibility.ORDER_STATUS_ATTRIBUTE
+ORDER_STATUS_KEY: Final = visibility.ORDER_STATUS_KEY
 
 
 def order_workflow_id(order_id: str) -> str:

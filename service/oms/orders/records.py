@@ -7,48 +7,13 @@ nothing was done, so an attempt still running somewhere can never take effect af
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
-from enum import StrEnum
-from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field
 
+from oms.records import Record, Status, now_iso
 
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-class Status(StrEnum):
-    ACTIVE = "ACTIVE"  # reservation holds stock
-    RELEASED = "RELEASED"
-    CONSUMED = "CONSUMED"  # shipped: the reserved units left the warehouse
-    AUTHORIZED = "AUTHORIZED"
-    CAPTURED = "CAPTURED"
-    VOIDED = "VOIDED"
-    PREPARED = "PREPARED"
-    SHIPPED = "SHIPPED"
-    CANCELLED = "CANCELLED"
-    SENT = "SENT"
-    REJECTED = "REJECTED"  # SES refused the address for good
-    RECEIVED = "RECEIVED"
-
-
-class Record(BaseModel):
-    """Base of every ledger item: key (`orderId`, `record`), a status and when it was written."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-    KIND: ClassVar[str]
-
-    order_id: str
-    record: str = ""
-    status: Status
-    at: str = Field(default_factory=now_iso)
-
-    def model_post_init(self, _context: object) -> None:
-        if not self.record:
-            self.record = self.KIND
+__all__ = ["Record", "Status", "now_iso"]  # the ledger's base, re-exported for the order's code
 
 
 class OrderEntry(Record):

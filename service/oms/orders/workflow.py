@@ -122,7 +122,7 @@ class OrderWorkflow:
             result = await self.process.must_finish(
                 Step.NOTIFY_CUSTOMER,
                 NotificationActivities.notify_customer,
-                self._notify_input(),
+                self._notify_input,
                 policies.EMAIL,
             )
             self._record_email(result)

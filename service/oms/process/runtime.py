@@ -179,25 +179,40 @@ class Process(Generic[C]):
         return result  # type: ignore[no-any-return]
 
     async def must_finish(
-        self, step: str, activity: Callable[[Any, Any], R], argument: Any, options: Options
+        self,
+        step: str,
+        activity: Callable[[Any, Any], R],
+        build: Callable[[], Any],
+        options: Options,
     ) -> R | None:
         """Retried until it succeeds. None when an operator settled it by hand: after it
-        failed for good (it then waits NEEDS_ATTENTION for `resolve`), or while it retried."""
+        failed for good or its input could not be built (a bug), it waits NEEDS_ATTENTION for
+        `resolve`; or while it retried past the attention window."""
         self.step = step
         try:
-            result: R | None = await self._until_done(step, activity, argument, options)
-        except ActivityError as error:
-            why = f"{step} failed: {cause_of(error)}"
-            self.record(step, why)
-            self.need_attention(f"{why}; settle it by hand, then `oms resolve --step {step}`")
-            await workflow.wait_condition(lambda: step in self.resolved)
-            self.clear_attention()
-            result = None
+            try:
+                argument = build()
+            except Exception as bug:
+                await self._wait_for_person(step, f"{step} could not start: {type(bug).__name__}")
+                return None
+            try:
+                result: R | None = await self._until_done(step, activity, argument, options)
+            except ActivityError as error:
+                await self._wait_for_person(step, f"{step} failed: {cause_of(error)}")
+                return None
+            if result is None:
+                self.record(step, f"settled by hand: {self.resolved[step]}")
+            return result
         finally:
             self.step = None
-        if result is None:
-            self.record(step, f"settled by hand: {self.resolved[step]}")
-        return result
+
+    async def _wait_for_person(self, step: str, why: str) -> None:
+        """The step cannot finish by itself: NEEDS_ATTENTION until `resolve` settles it."""
+        self.record(step, why)
+        self.need_attention(f"{why}; settle it by hand, then `oms resolve --step {step}`")
+        await workflow.wait_condition(lambda: step in self.resolved)
+        self.clear_attention()
+        self.record(step, f"settled by hand: {self.resolved[step]}")
 
     async def _until_done(
         self, step: str, activity: Callable[[Any, Any], Any], argument: Any, options: Options
@@ -225,7 +240,10 @@ class Process(Generic[C]):
             if undo is None:
                 continue
             result = await self.must_finish(
-                undo.step, undo.activity, undo.build(self.context), undo.options
+                undo.step,
+                undo.activity,
+                functools.partial(undo.build, self.context),
+                undo.options,
             )
             if result is not None and result.undone:
                 self.record(undo.step, result.detail)

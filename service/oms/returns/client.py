@@ -33,6 +33,7 @@ from oms.orders.client import QUERY_TIMEOUT, UPDATE_TIMEOUT, NoWorkerError, Orde
 from oms.orders.contract import OrderState, Step, order_workflow_id
 from oms.orders.payloads import OrderInput
 from oms.polling import poll_until
+from oms.process.wire import ResolveRequest, ResolveResponse
 from oms.returns.book import NotReturnableError, ReturnBookRepository
 from oms.returns.contract import ReturnState, ReturnStep, parse_return_id, return_id
 from oms.returns.payloads import (
@@ -201,6 +202,13 @@ class ReturnClient:
     async def cancel(self, rid: str, reason: str) -> ReturnUpdateResponse:
         return await self._update(rid, ReturnWorkflow.cancel, CancelReturnRequest(reason=reason))
 
+    async def resolve(self, rid: str, step: str, note: str) -> ResolveResponse:
+        """Settle by hand a step of the return that needs attention (`oms resolve`)."""
+        answer = await self._update(
+            rid, ReturnWorkflow.resolve, ResolveRequest(step=step, note=note)
+        )
+        return ResolveResponse(accepted=answer.accepted, message=answer.message)
+
     async def _update(self, rid: str, update: Any, request: Any) -> ReturnUpdateResponse:
         description = await self._describe(rid)
         if description.status != WorkflowExecutionStatus.RUNNING:
@@ -209,9 +217,15 @@ class ReturnClient:
                 accepted=False, state=final.state, message=f"return is already {final.state}"
             )
         try:
-            answer: ReturnUpdateResponse = await self._handle(rid).execute_update(
+            answer = await self._handle(rid).execute_update(
                 update, request, rpc_timeout=UPDATE_TIMEOUT
             )
+            if isinstance(answer, ResolveResponse):
+                status = await self.status(rid)
+                return ReturnUpdateResponse(
+                    accepted=answer.accepted, state=status.state, message=answer.message
+                )
+            assert isinstance(answer, ReturnUpdateResponse)
             return answer
         except WorkflowUpdateFailedError as exc:  # the validator said no
             final = await self.status(rid)

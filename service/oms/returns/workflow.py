@@ -186,7 +186,7 @@ class ReturnWorkflow:
         refund = await self.process.must_finish(
             ReturnStep.REFUND_RETURN,
             ReturnActivities.refund_return,
-            RefundReturnInput(
+            lambda: RefundReturnInput(
                 order_id=request.order_id, return_id=request.return_id, amount=amount
             ),
             policies.MUST_FINISH,
@@ -199,7 +199,9 @@ class ReturnWorkflow:
         restock = await self.process.must_finish(
             ReturnStep.RESTOCK_RETURN,
             ReturnActivities.restock_return,
-            RestockInput(order_id=request.order_id, number=request.number, accepted=accepted),
+            lambda: RestockInput(
+                order_id=request.order_id, number=request.number, accepted=accepted
+            ),
             policies.MUST_FINISH,
         )
         if restock is not None:
@@ -214,7 +216,7 @@ class ReturnWorkflow:
         release = await self.process.must_finish(
             ReturnStep.RELEASE_RETURN,
             ReturnActivities.release_return,
-            ReturnRef(order_id=request.order_id, number=request.number),
+            lambda: ReturnRef(order_id=request.order_id, number=request.number),
             policies.MUST_FINISH,
         )
         if release is not None:
@@ -232,17 +234,20 @@ class ReturnWorkflow:
 
     async def _email(self, step: ReturnStep, event: ReturnEvent, lines: list[ReturnLine]) -> None:
         request = self._request
-        notify = ReturnNotifyInput(
-            order_id=request.order_id,
-            return_id=request.return_id,
-            event=event,
-            customer_name=request.customer_name,
-            email=request.email,
-            lines=lines,
-            currency=request.currency,
-            amount=self.process.context.refund,
-            parcel_due=self._parcel_due,
-        )
+
+        def notify() -> ReturnNotifyInput:
+            return ReturnNotifyInput(
+                order_id=request.order_id,
+                return_id=request.return_id,
+                event=event,
+                customer_name=request.customer_name,
+                email=request.email,
+                lines=lines,
+                currency=request.currency,
+                amount=self.process.context.refund,
+                parcel_due=self._parcel_due,
+            )
+
         result = await self.process.must_finish(
             step, ReturnActivities.notify_return, notify, policies.EMAIL
         )
