@@ -213,7 +213,7 @@ def test_concurrent_partial_refunds_never_exceed_the_capture(
 ) -> None:
     def refund(index: int) -> bool:
         result = gateway.refund(captured, Decimal("10.00"), idempotency_key=f"race-{index}")
-        return result.undone
+        return result.refunded
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         undone = list(pool.map(refund, range(8)))

@@ -314,7 +314,8 @@ def test_resolve_refuses_bad_input(cli: pytest.MonkeyPatch, args: list[str]) -> 
     result = invoke("resolve", "ORD-1", *args)
 
     assert result.exit_code == 2
-    assert "--step must be one of" in error_line(result)
+    wrong = "--step must be one of" if args[1] == "teleport" else "--note must be 1 to 200"
+    assert wrong in error_line(result)
 
 
 def test_list_refuses_an_unknown_state(cli: pytest.MonkeyPatch) -> None:

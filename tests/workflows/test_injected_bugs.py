@@ -28,7 +28,7 @@ from oms.process.runtime import PROCESS_BUG
 from .conftest import OrderRunner, Run
 from .fakes import FakeSystems
 from .test_order_workflow import settle_when_stuck
-from .variants import (
+from .buggy import (
     BrokenCompensation,
     BrokenEmail,
     BrokenSignal,

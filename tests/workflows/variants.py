@@ -1,73 +1,54 @@
-"""Test variants of OrderWorkflow (same workflow type, one path broken by a bug), for
-tests/workflows/test_injected_bugs.py. A module of its own: the sandbox re-imports it."""
+"""Test-only workflow variants: deliberately incompatible changes a deploy must survive.
+
+Workflow code only (the sandbox imports this module), shared by the replay tests, the replay
+gate's tests and the Worker Versioning end-to-end test's build B.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, NoReturn
-
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
+
+from oms.orders.workflow import OrderWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from oms.orders.payloads import NotifyInput, OrderInput, OrderStatus
-    from oms.orders.saga import AUTHORIZE, CAPTURE, PREPARE, RESERVE, SHIP
-    from oms.orders.workflow import OrderWorkflow
-
-
-def _bug(*_args: Any) -> NoReturn:
-    raise TypeError("injected bug")
+    from oms.orders import saga
+    from oms.orders.payloads import OrderInput, OrderStatus
 
 
 @workflow.defn(name="OrderWorkflow")
-class BrokenStep(OrderWorkflow):
-    STEPS = (RESERVE, dataclasses.replace(AUTHORIZE, build=_bug), PREPARE, CAPTURE, SHIP)
+class ReorderedOrderWorkflow(OrderWorkflow):
+    """A careless change: authorize before reserving. Running orders would break on it."""
+
+    STEPS = (saga.AUTHORIZE, saga.RESERVE, saga.PREPARE, saga.CAPTURE, saga.SHIP)
 
     @workflow.run
     async def run(self, request: OrderInput) -> OrderStatus:
         return await super().run(request)
 
 
-_BROKEN_VOID = dataclasses.replace(
-    AUTHORIZE,
-    compensation=dataclasses.replace(AUTHORIZE.compensation, build=_bug),  # type: ignore[arg-type]
-)
+@workflow.defn(name="Parcel")
+class ParcelWorkflow:
+    """A long-lived workflow like a return: waits for a scan, then for another."""
 
-
-@workflow.defn(name="OrderWorkflow")
-class BrokenCompensation(OrderWorkflow):
-    STEPS = (RESERVE, _BROKEN_VOID, PREPARE, CAPTURE, SHIP)
+    def __init__(self) -> None:
+        self.scans = 0
 
     @workflow.run
-    async def run(self, request: OrderInput) -> OrderStatus:
-        return await super().run(request)
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.scans >= 2)
+        return self.scans
+
+    @workflow.signal
+    def scan(self) -> None:
+        self.scans += 1
 
 
-@workflow.defn(name="OrderWorkflow")
-class BrokenEmail(OrderWorkflow):
+@workflow.defn(name="Parcel", versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class AutoUpgradingParcelWorkflow(ParcelWorkflow):
+    """The same workflow type as a versioned worker registers it (the pattern of
+    `oms.worker.AUTO_UPGRADE`)."""
+
     @workflow.run
-    async def run(self, request: OrderInput) -> OrderStatus:
-        return await super().run(request)
-
-    def _notify_input(self) -> NotifyInput:
-        _bug()
-
-
-@workflow.defn(name="OrderWorkflow")
-class BrokenSignal(OrderWorkflow):
-    @workflow.run
-    async def run(self, request: OrderInput) -> OrderStatus:
-        return await super().run(request)
-
-    def _cancel_refusal(self) -> str | None:
-        _bug()
-
-
-@workflow.defn(name="OrderWorkflow")
-class BrokenUpsert(OrderWorkflow):
-    @workflow.run
-    async def run(self, request: OrderInput) -> OrderStatus:
-        return await super().run(request)
-
-    async def _close(self) -> OrderStatus:
-        await super()._close()
-        _bug()
+    async def run(self) -> int:
+        return await super().run()
