@@ -60,6 +60,7 @@ class FakeSystems:
     # How a blocked activity's first attempt answers once released: "success", "business" (a
     # non-retryable refusal), "retryable" (then the retry succeeds) or "timeout" (never answers).
     late: dict[str, str] = field(default_factory=dict)
+    hung: asyncio.Event = field(default_factory=asyncio.Event)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     entered: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -92,7 +93,7 @@ class FakeSystems:
         if mode == "retryable":
             raise RuntimeError(f"{name}: service unavailable")
         if mode == "timeout":
-            await asyncio.Event().wait()  # never answers: the attempt times out
+            await self.hung.wait()  # no answer while the order runs (released after it ends)
 
     def _done(self, name: str) -> None:
         self.log.append(name)

@@ -25,9 +25,6 @@ from oms.orders.workflow import OrderWorkflow
 from oms.polling import poll_until
 from oms.process.runtime import PROCESS_BUG
 
-from .conftest import OrderRunner, Run
-from .fakes import FakeSystems
-from .test_order_workflow import settle_when_stuck
 from .buggy import (
     BrokenCompensation,
     BrokenEmail,
@@ -35,6 +32,9 @@ from .buggy import (
     BrokenStep,
     BrokenUpsert,
 )
+from .conftest import OrderRunner, Run
+from .fakes import FakeSystems
+from .test_order_workflow import settle_when_stuck
 
 
 async def test_a_bug_building_a_step_fails_the_order_undoes_it_and_needs_attention(

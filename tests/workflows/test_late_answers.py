@@ -47,7 +47,10 @@ async def _answer_recorded(run: Run, scheduled_type: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("late", ["success", "business", "retryable", "timeout"])
+# "timeout" (an attempt that never answers while the order runs) is left out here: the
+# time-skipping server then stops skipping time for the rest of the session. A step that
+# never answers is covered by test_cancel_while_a_step_runs_undoes_exactly_what_was_started.
+@pytest.mark.parametrize("late", ["success", "business", "retryable"])
 @pytest.mark.parametrize("step", list(UNDO))
 async def test_a_late_answer_after_a_cancel_never_wedges_the_order(
     run_order: OrderRunner, step: str, late: str
@@ -62,10 +65,9 @@ async def test_a_late_answer_after_a_cancel_never_wedges_the_order(
         await run.handle.signal(CANCEL_SIGNAL, "customer changed their mind")  # plain string
         await systems.entered[first_undo].wait()  # compensating, the step still running
         systems.release(step)
-        if late != "timeout":
-            await poll_until(
-                lambda: _answer_recorded(run, step), bool, within=60, what=f"{step} answered"
-            )
+        await poll_until(
+            lambda: _answer_recorded(run, step), bool, within=60, what=f"{step} answered"
+        )
         systems.release(first_undo)
 
     outcome = await run_order(
