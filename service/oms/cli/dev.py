@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from dotenv import dotenv_values
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -123,8 +124,11 @@ def _print_scenario(report: ScenarioReport) -> None:
         title = f"Scenario {report.name}" + (f" (+{more} more happy orders)" if more else "")
         console.print(_summary(shown, title=title))
     for check in report.checks:
-        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
-        console.print(f"{mark} {check.what}", highlight=False)
+        if check.ok:
+            console.print(f"[green]✓[/green] {check.what}", highlight=False)
+        else:
+            detail = f": {escape(check.detail)}" if check.detail else ""
+            console.print(f"[red]✗ {escape(check.what)}[/red]{detail}", highlight=False)
     verdict = "[green]passed[/green]" if report.passed else "[red]FAILED[/red]"
     console.print(
         f"{report.name} {verdict} in {report.seconds}s. {report.proves}\n", highlight=False

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -27,6 +28,7 @@ from oms.orders.client import OrderClient
 from oms.orders.contract import OrderState, order_workflow_id
 
 Say = Callable[[str], None]
+T = TypeVar("T")
 # Scenarios accepted but not built yet (none today); reported as not available.
 NOT_YET: dict[str, str] = {}
 FAULT_SCENARIOS = ("crash", "server-restart", "email-outage", "dynamodb-outage", "drain", "returns")
@@ -34,8 +36,12 @@ NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
 
 
 class Check(BaseModel):
+    """One thing a scenario proves; when it fails, `detail` names the subject, what was
+    expected and what was found."""
+
     what: str
     ok: bool
+    detail: str | None = None
 
 
 class ScenarioReport(BaseModel):
@@ -93,18 +99,51 @@ def outcome_checks(
             for line in order.body["items"]:
                 taken[line["sku"]] = taken.get(line["sku"], 0) + int(line["quantity"])
     expected_stock = {sku: (before[sku][0] - taken[sku], before[sku][1]) for sku in DEMO_STOCK}
-    wrong = [r for r in results if not r.ok]
+    lost = sorted(submitted - finished)
+    wrong = [r for r in results if r.state is not None and not _ended_as_expected(r)]
+    emails = [r for r in results if r.emails != 1]
+    stock = [sku for sku in DEMO_STOCK if after.get(sku) != expected_stock[sku]]
     return [
         Check(what=f"{len(finished)} of {len(submitted)} orders reached an outcome (0 lost)",
-              ok=finished == submitted),
-        Check(what="every order ended as its scenario expects"
-              + (f" (not: {', '.join(r.order_id for r in wrong)})" if wrong else ""),
-              ok=not wrong),
-        Check(what="exactly one email per order (0 duplicated)",
-              ok=all(r.emails == 1 for r in results)),
+              ok=not lost, detail=_listed(lost, lambda order_id: f"{order_id}: no outcome")),
+        Check(what="every order ended as its scenario expects", ok=not wrong,
+              detail=_listed(wrong, _unexpected_outcome)),
+        Check(what="exactly one email per order (0 duplicated)", ok=not emails,
+              detail=_listed(emails, lambda r: f"{r.order_id}: {r.emails} emails, expected 1")),
         Check(what="stock fell by exactly what completed orders took; none left reserved",
-              ok=after == expected_stock),
+              ok=not stock, detail=_listed(stock, lambda sku: _stock_difference(
+                  sku, expected_stock[sku], after.get(sku, (0, 0))))),
     ]  # fmt: skip
+
+
+def _ended_as_expected(result: DemoOrderResult) -> bool:
+    reason_ok = result.expected_reason is None or result.reason == result.expected_reason
+    return result.state == result.expected and reason_ok
+
+
+def _unexpected_outcome(result: DemoOrderResult) -> str:
+    expected = result.expected.value + (
+        f" ({result.expected_reason})" if result.expected_reason else ""
+    )
+    found = (result.state.value if result.state else "no outcome") + (
+        f" ({result.reason})" if result.reason else ""
+    )
+    return f"{result.order_id}: expected {expected}, got {found}"
+
+
+def _stock_difference(sku: str, expected: tuple[int, int], found: tuple[int, int]) -> str:
+    return (
+        f"{sku}: expected available {expected[0]}, reserved {expected[1]}; "
+        f"got available {found[0]}, reserved {found[1]}"
+    )
+
+
+def _listed(subjects: list[T], describe: Callable[[T], str], most: int = 5) -> str | None:
+    """The first few failing subjects, described; None when there are none."""
+    if not subjects:
+        return None
+    text = "; ".join(describe(subject) for subject in subjects[:most])
+    return text + (f"; and {len(subjects) - most} more" if len(subjects) > most else "")
 
 
 async def follow_through_outages(
