@@ -17,7 +17,7 @@ def test_failing_checks_name_the_subject_the_expected_and_the_actual_value() -> 
         DemoOrderResult(order_id=cancelled.order_id, scenario="cancelled",
                         expected=OrderState.CANCELLED, state=OrderState.COMPLETED, emails=1),
     ]  # fmt: skip
-    before = {sku: (100, 0) for sku in DEMO_STOCK}
+    before = dict.fromkeys(DEMO_STOCK, (100, 0))
     after = dict(before)
     after["TEE-L-BLK"] = (98, 0)  # both orders completed: one tee each
     after["MUG-RED"] = (96, -2)  # two mugs each, and `reserved` went negative
