@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from oms.cli.app import JsonFlag, app, console, err_console
 from oms.cli.context import print_json
@@ -20,7 +21,7 @@ from oms.cli.local_view import summary as _summary  # noqa: F401 - the e2e tests
 from oms.config import load_settings
 from oms.local.demo import TERMINAL, DemoOrder, DemoReport
 from oms.local.env_file import read_env_file
-from oms.local.errors import StackError
+from oms.local.errors import DemoStalledError, StackError
 from oms.local.fault_scenarios import run_scenario
 from oms.local.ports import free_port, preferred_or_free
 from oms.local.scenarios import FAULT_SCENARIOS, NAMES, NOT_YET, ScenarioReport, Scene
@@ -162,8 +163,11 @@ def _serve(stack: LocalStack, *, workers: int, demo: bool, orders: int) -> None:
     if demo and workers == 0:
         _say("[yellow]--workers 0: orders wait until you run `oms worker`")
     if demo and workers > 0:
-        report = run_scenarios(stack, ["orders"], orders)
-        example = next((o.order_id for o in report.orders if o.scenario == "happy"), None)
+        try:
+            report = run_scenarios(stack, ["orders"], orders)
+            example = next((o.order_id for o in report.orders if o.scenario == "happy"), None)
+        except DemoStalledError as exc:  # the stack keeps serving; the supervisor takes over
+            _say(f"[red]error:[/red] {escape(str(exc))}")
     console.print(ready_panel(stack, example))
     supervisor = Supervisor(stack, on_restart=lambda m: _say(f"[yellow]↻ {m}"))
     while True:

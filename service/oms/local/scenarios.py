@@ -24,6 +24,7 @@ from oms.aws import aws_clients
 from oms.local.demo import TERMINAL, DemoOrder, DemoOrderResult, DemoRunner, plan, submit
 from oms.local.demo_orders import DEMO_STOCK, SCENARIOS
 from oms.local.stack import LocalStack
+from oms.local.watchdog import DemoStalledError, stack_problem
 from oms.orders.client import OrderClient
 from oms.orders.contract import OrderState, order_workflow_id
 
@@ -68,8 +69,32 @@ class Scene:
 
     def runner(self) -> DemoRunner:
         return DemoRunner(
-            self.orders, aws_endpoint=self.stack.aws_endpoint, on_change=self.on_change
-        )
+            self.orders, aws_endpoint=self.stack.aws_endpoint, on_change=self.on_change,
+            problem=self.problem,
+        )  # fmt: skip
+
+    async def problem(self) -> str | None:
+        """Why the stack cannot progress, if it cannot (oms.local.watchdog)."""
+        return await asyncio.to_thread(stack_problem, self.stack)
+
+    async def until(self, condition: Callable[[], bool], *, within: float, what: str) -> None:
+        """Poll `condition`; stop early with the stack's problem, or at the deadline."""
+        deadline = time.monotonic() + within
+        checked = time.monotonic()
+        while not condition():
+            now = time.monotonic()
+            if now - checked > 2.0:
+                checked = now
+                problem = await self.problem()
+                if problem:
+                    raise DemoStalledError(f"the demo cannot go on: {problem}")
+            if now > deadline:
+                problem = await self.problem()
+                raise DemoStalledError(
+                    f"the demo cannot go on: no {what} after {within:.0f}s"
+                    + (f"; {problem}" if problem else "")
+                )
+            await asyncio.sleep(0.05)
 
     async def submit(self, orders: list[DemoOrder]) -> None:
         assert self.stack.queues is not None
@@ -160,14 +185,6 @@ async def follow_through_outages(
             await asyncio.sleep(0.5)
 
 
-async def until(condition: Callable[[], bool], *, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 def in_flight(orders: list[DemoOrder]) -> list[DemoOrder]:
     return [
         o for o in orders if o.state in ("RESERVED", "AUTHORIZED", "PREPARED", "PAID", "SHIPPED")
@@ -187,9 +204,9 @@ async def run_orders(
     rest = [o for o in orders if not o.scenario.cancel]
     await scene.submit(first)
     following_first = asyncio.create_task(follow_through_outages(runner, first))
-    await until(
+    await scene.until(
         lambda: all(o.state.startswith("CANCELLING") or o.state in TERMINAL for o in first),
-        within=120, what="the order to cancel",
+        within=120, what="progress of the order to cancel",
     )  # fmt: skip
     await scene.submit(rest)
     scene.say(f"submitted {len(orders)} orders to the intake queue")
