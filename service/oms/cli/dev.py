@@ -144,10 +144,11 @@ def dev(
             pass
         finally:
             signals.stopping = True
-            _say("stopping: workers and the intake finish what they started, then the servers…")
-            began = time.monotonic()
-            stack.stop()
-            _say(f"stopped in {time.monotonic() - began:.1f}s")
+            if stack.children.running:  # a failed start stopped its own already
+                _say("stopping: workers and the intake finish what they started, then servers…")
+                began = time.monotonic()
+                stack.stop()
+                _say(f"stopped in {time.monotonic() - began:.1f}s")
     raise typer.Exit(signals.exit_code or 0)
 
 
