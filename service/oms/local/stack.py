@@ -72,6 +72,8 @@ class StackOptions:
     # servers, where a file would only add disk writes to what is measured).
     db_filename: str | None = None
     persist: bool = True
+    # The UI through oms.local.ui_proxy: each order's OrderStatus in the workflow list.
+    ui_proxy: bool = True
     state_dir: Path = Path(".oms")
     ready_timeout: float = 60.0
 
@@ -175,9 +177,10 @@ class LocalStack:
 
     def _start_servers(self) -> None:
         o = self.options
+        dev_ui_port = free_port(o.host) if o.ui_proxy else o.ui_port
         command = [
             temporal_cli(), "server", "start-dev",
-            "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(o.ui_port),
+            "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(dev_ui_port),
             "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
             "--ui-codec-endpoint", self.codec_url,
         ]  # fmt: skip
@@ -201,6 +204,12 @@ class LocalStack:
         self.on_progress(f"AWS emulator (moto) ready at {self.aws_endpoint}")
         self._start_codec_server()
         self._wait(temporal, "Temporal dev server", self._temporal_ready)
+        if o.ui_proxy:
+            upstream = f"http://{o.host}:{dev_ui_port}"
+            command = [sys.executable, "-m", "oms.local.ui_proxy", "--host", o.host,
+                       "--port", str(o.ui_port), "--upstream", upstream]  # fmt: skip
+            ui = self.children.start("ui", command, self._env())
+            self._wait(ui, "Temporal UI", lambda: listening(o.host, o.ui_port))
         self.on_progress(f"Temporal dev server ready at {self.temporal_address}, UI {self.ui_url}")
 
     def _start_codec_server(self) -> None:
