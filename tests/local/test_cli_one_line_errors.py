@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import oms.cli
+from oms.cli import run
 from oms.local.stack import LocalStack
 
 
@@ -104,7 +104,7 @@ def test_an_unforeseen_failure_of_oms_dev_is_one_line_not_a_traceback(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(LocalStack, "start", broken)
 
-    code = oms.cli.run(["dev", "--no-demo"])
+    code = run(["dev", "--no-demo"])
 
     assert code == 1
     err = capfd.readouterr().err
