@@ -28,10 +28,18 @@ def write_env_file(path: Path, values: dict[str, str], *, comment: str) -> None:
     """NAME=VALUE lines, values shell-quoted, so a POSIX shell can source the file too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"# written by `oms dev` (pid {os.getpid()}); removed when it stops. {comment}"]
-    lines += [f"{name}={shlex.quote(value)}" for name, value in sorted(values.items())]
+    lines += [f"{name}={_quoted(value)}" for name, value in sorted(values.items())]
     temporary = path.with_suffix(".tmp")
     temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
     temporary.replace(path)  # never half-written for a reader in another terminal
+
+
+def _quoted(value: str) -> str:
+    """Single quotes read the same in python-dotenv and a POSIX shell; a value that holds one
+    itself (no setting does) is double-quoted for dotenv, which a shell may read differently."""
+    if "'" not in value:
+        return shlex.quote(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _bad(path: Path, why: str) -> StackError:
