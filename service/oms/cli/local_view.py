@@ -102,7 +102,7 @@ def ready_panel(stack: LocalStack, order_id: str | None) -> Panel:
         "  oms list --status FAILED",
         f"  set -a; . {stack.local_env_path}; set +a   # addresses for the temporal and aws CLIs",
         f"  temporal workflow list --limit 5           # {_shown_path(Path(temporal_cli()))}",
-        '  aws --endpoint-url "$AWS_ENDPOINT_URL" sqs list-queues',
+        '  aws --endpoint-url "$AWS_ENDPOINT_URL" sqs list-queues    # AWS CLI: pip install awscli',
         "",
         "Ctrl-C stops everything (a second Ctrl-C does not wait).",
     ]
