@@ -37,8 +37,11 @@ install: $(RUN_STAMP) ## the runtime + local stack into .venv
 
 install-dev: $(DEV_STAMP) ## everything for tests, lint, infra into .venv
 
-run: $(RUN_STAMP) ## start the local stack, run the demo orders, keep serving (Ctrl-C stops)
-	$(BIN)/oms dev
+# Options for `oms dev`, e.g. make run ARGS="--ui-port 8234 --workers 2" (see `oms dev --help`).
+ARGS ?=
+
+run: $(RUN_STAMP) ## start the local stack, run the demo orders, keep serving (Ctrl-C stops); ARGS="..." for oms dev
+	$(BIN)/oms dev $(ARGS)
 
 # The infra tests run `cdk synth` with the pinned CLI, hence $(CDK) (npm ci, from the lock file).
 test: $(DEV_STAMP) $(CDK) ## the whole test suite, offline

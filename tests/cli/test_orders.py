@@ -229,7 +229,12 @@ async def test_an_unknown_order_is_one_line_and_exit_1(
 async def test_cancelling_an_order_not_received_yet_is_remembered(
     dev_env: WorkflowEnvironment, temporal_env: pytest.MonkeyPatch, order_id: str
 ) -> None:
-    accepted = await run("cancel", order_id, "--reason", "customer called first", "--json")
+    unknown = await run("cancel", order_id, "--reason", "customer called first")
+    assert unknown.exit_code == 1
+    assert error_line(unknown).startswith(f"error: no order {order_id}: nothing cancelled")
+    accepted = await run(
+        "cancel", order_id, "--reason", "customer called first", "--json", "--before-start"
+    )
 
     assert accepted.exit_code == 0, accepted.output
     answer = json.loads(accepted.stdout)

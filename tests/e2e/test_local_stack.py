@@ -190,7 +190,7 @@ async def test_a_second_terminal_drives_the_stack_through_local_env(tmp_path: Pa
         dev.send_signal(signal.SIGINT)  # Ctrl-C
         dev.wait(60)
 
-    assert dev.returncode == 0, dev.stderr.read().decode()[-2000:] if dev.stderr else ""
+    assert dev.returncode == 130, dev.stderr.read().decode()[-2000:] if dev.stderr else ""
     assert worker is not None
     assert worker.returncode == 0
     assert children, "the stack had child processes"

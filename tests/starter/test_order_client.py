@@ -73,7 +73,11 @@ async def test_a_cancelled_order_that_arrives_later_ends_cancelled_at_once(
     with pytest.raises(OrderNotFoundError):
         await order_client.status(order_id)
 
-    early = await order_client.cancel(order_id, CancelRequest(reason="customer called first"))
+    with pytest.raises(OrderNotFoundError):  # a mistyped id is refused...
+        await order_client.cancel(order_id, CancelRequest(reason="customer called first"))
+    early = await order_client.cancel(  # ...an order announced as not submitted yet is kept
+        order_id, CancelRequest(reason="customer called first"), before_start=True
+    )
 
     assert (early.accepted, early.state) == (True, OrderState.RECEIVED)
     waiting = await order_client.status(order_id)

@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
-import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from dotenv import dotenv_values
-from rich.panel import Panel
-from rich.table import Table
+from rich.markup import escape
 
 from oms.cli.app import JsonFlag, app, console, err_console
 from oms.cli.context import print_json
+from oms.cli.local_view import print_scenario, ready_panel
+from oms.cli.local_view import summary as _summary  # noqa: F401 - the e2e tests render with it
 from oms.config import load_settings
-from oms.local.demo import TERMINAL, DemoOrder, DemoOrderResult, DemoReport
+from oms.local.demo import TERMINAL, DemoOrder, DemoReport
+from oms.local.env_file import read_env_file
+from oms.local.errors import DemoStalledError, StackError
 from oms.local.fault_scenarios import run_scenario
+from oms.local.ports import free_port, preferred_or_free
 from oms.local.scenarios import FAULT_SCENARIOS, NAMES, NOT_YET, ScenarioReport, Scene
-from oms.local.stack import LocalStack, StackOptions, free_port
+from oms.local.signals import Interrupted, stop_signals
+from oms.local.stack import LocalStack, StackOptions
 from oms.local.supervisor import Supervisor
 from oms.orders.client import OrderClient
 
-LOCAL_ENV = os.path.join(".oms", "local.env")  # as in `oms.cli` (which loads it)
+LOCAL_ENV = Path(".oms") / "local.env"  # as in `oms.cli` (which loads it)
+CODEC_PORT = 8081  # preferred; any free port when taken (only the UI and local.env use it)
 
 Workers = Annotated[int, typer.Option(min=0, max=16, help="worker processes (0: none)")]
 Latency = Annotated[
@@ -39,30 +44,14 @@ Latency = Annotated[
 ]
 
 
+def _say(message: str) -> None:
+    """Progress on stderr; a closed terminal (SIGHUP) must not stop the clean-up."""
+    with contextlib.suppress(OSError):
+        err_console.print(message, highlight=False)
+
+
 def _progress(message: str) -> None:
-    err_console.print(f"[green]✓[/green] {message}", highlight=False)
-
-
-def _summary(orders: list[DemoOrderResult], title: str = "Demo orders") -> Table:
-    table = Table(title=title, title_justify="left")
-    # Order ids are never cut: a person pastes them into `oms status`.
-    width = max((len(o.order_id) for o in orders), default=5)
-    table.add_column("order", no_wrap=True, min_width=width)
-    for column in ("scenario", "outcome", "reason", "steps", "tracking", "emails", ""):
-        table.add_column(column)
-    for order in orders:
-        mark = "[green]✓[/green]" if order.ok else f"[red]✗ expected {order.expected}[/red]"
-        table.add_row(
-            order.order_id,
-            order.scenario,
-            str(order.state.value if order.state else "-"),
-            order.reason or "",
-            str(len(order.steps)),
-            order.tracking_number or "",
-            str(order.emails),
-            mark,
-        )
-    return table
+    _say(f"[green]✓[/green] {message}")
 
 
 def _scene(stack: LocalStack, orders: OrderClient, *, quiet: bool) -> Scene:
@@ -98,7 +87,7 @@ def run_scenarios(
             report = await run_scenario(name, scene, extra_orders)
             reports.append(report)
             if not quiet:
-                _print_scenario(report)
+                print_scenario(report)
         return reports
 
     reports = asyncio.run(run())
@@ -112,29 +101,6 @@ def run_scenarios(
     )
 
 
-def _print_scenario(report: ScenarioReport) -> None:
-    if report.skipped:
-        err_console.print(f"[yellow]- {report.name}: {report.skipped}[/yellow]", highlight=False)
-        return
-    # One row per kind of order; the extra happy orders are counted, not listed.
-    shown = [o for o in report.orders if not o.order_id[-4:].isdigit()]
-    if shown:
-        more = len(report.orders) - len(shown)
-        title = f"Scenario {report.name}" + (f" (+{more} more happy orders)" if more else "")
-        console.print(_summary(shown, title=title))
-    for check in report.checks:
-        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
-        console.print(f"{mark} {check.what}", highlight=False)
-    verdict = "[green]passed[/green]" if report.passed else "[red]FAILED[/red]"
-    console.print(
-        f"{report.name} {verdict} in {report.seconds}s. {report.proves}\n", highlight=False
-    )
-
-
-def _on_sigterm(*_: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops `oms dev` exactly as Ctrl-C does
-
-
 @app.command()
 def dev(
     workers: Workers = 1,
@@ -144,8 +110,13 @@ def dev(
     ui_port: Annotated[int, typer.Option(help="Temporal web UI")] = 8233,
     aws_port: Annotated[int, typer.Option(help="AWS emulator (moto) endpoint")] = 4566,
     codec_port: Annotated[
-        int, typer.Option(help="codec server (the UI decodes through it)")
-    ] = 8081,
+        int | None,
+        typer.Option(
+            help=f"codec server (the UI decodes through it) [default: {CODEC_PORT}, or a free "
+            "port when that is taken]",
+            show_default=False,
+        ),
+    ] = None,
     step_latency_ms: Latency = 300,
     db_filename: Annotated[
         str | None,
@@ -154,51 +125,64 @@ def dev(
 ) -> None:
     """Start the local stack (Temporal dev server + UI, moto, workers, intake bridge), run the
     demo orders, and keep serving until Ctrl-C. A worker, the intake bridge or the Temporal
-    server that dies is restarted. Writes .oms/local.env for other terminals."""
+    server that dies is restarted. Writes .oms/local.env for other terminals.
+
+    Ctrl-C (or SIGTERM, or closing the terminal) stops the workers and the intake first, then
+    the servers; a second Ctrl-C does not wait. Exit code 130 after Ctrl-C."""
     settings = load_settings(step_latency_ms=step_latency_ms)
     options = StackOptions(
         temporal_port=temporal_port, ui_port=ui_port, aws_port=aws_port,
-        codec_port=codec_port, workers=workers, db_filename=db_filename,
+        codec_port=codec_port or preferred_or_free("127.0.0.1", CODEC_PORT),
+        workers=workers, db_filename=db_filename,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress)
-    # Ctrl-C (KeyboardInterrupt) works from the first second: during start-up and the demo too.
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    stack.start()  # stops what it started if it fails or is interrupted
-    try:
-        _progress(f"{workers} worker(s) and the intake bridge running; logs in .oms/logs/")
-        _progress(f"wrote {stack.local_env_path} (other terminals: oms status, oms submit, ...)")
-        if demo and workers == 0:
-            err_console.print("[yellow]--workers 0: orders wait until you run `oms worker`")
-        if demo and workers > 0:
+    with stop_signals(force=lambda: _force(stack)) as signals:
+        try:
+            stack.start()  # stops what it started if it fails or is interrupted
+            _serve(stack, workers=workers, demo=demo, orders=orders)
+        except Interrupted:
+            pass
+        finally:
+            signals.stopping = True
+            if stack.children.running:  # a failed start stopped its own already
+                _say("stopping: workers and the intake finish what they started, then servers…")
+                began = time.monotonic()
+                stack.stop()
+                _say(f"stopped in {time.monotonic() - began:.1f}s")
+    raise typer.Exit(signals.exit_code or 0)
+
+
+def _force(stack: LocalStack) -> None:
+    stack.children.kill_all()
+    _say("[yellow]second signal: killed every process of the stack[/yellow]")
+
+
+def _serve(stack: LocalStack, *, workers: int, demo: bool, orders: int) -> None:
+    _progress(f"{workers} worker(s) and the intake bridge running; logs in .oms/logs/")
+    _progress(f"wrote {stack.local_env_path} (other terminals: oms status, oms submit, ...)")
+    example: str | None = None
+    if demo and workers == 0:
+        _say("[yellow]--workers 0: orders wait until you run `oms worker`")
+    if demo and workers > 0:
+        try:
             report = run_scenarios(stack, ["orders"], orders)
-            outcome = "all as expected" if report.passed else "[red]NOT as expected[/red]"
-            console.print(f"{len(report.orders)} orders in {report.elapsed_seconds}s: {outcome}")
-        console.print(
-            Panel.fit(
-                f"Temporal UI  {stack.ui_url}\nTemporal     {stack.temporal_address}\n"
-                f"AWS (moto)   {stack.aws_endpoint}\nCodec server {stack.codec_url}\n"
-                f"Temporal DB  {stack.db_filename}\n\n"
-                "Ctrl-C stops everything. Try `oms faults set ses --for 30`.",
-                title="OMS local stack is running",
-            )
-        )
-        supervisor = Supervisor(stack, on_restart=lambda m: err_console.print(f"[yellow]↻ {m}"))
-        while True:
-            time.sleep(1.0)
-            supervisor.check()  # raises StackError when the emulator dies
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the drain finish
-        err_console.print("stopping (workers drain first)…")
-        stack.stop()
-        err_console.print("stopped")
+            example = next((o.order_id for o in report.orders if o.scenario == "happy"), None)
+        except DemoStalledError as exc:  # the stack keeps serving; the supervisor takes over
+            _say(f"[red]error:[/red] {escape(str(exc))}")
+    console.print(ready_panel(stack, example))
+    supervisor = Supervisor(stack, on_restart=lambda m: _say(f"[yellow]↻ {m}"))
+    while True:
+        time.sleep(1.0)
+        supervisor.check()  # raises StackError when the emulator dies
 
 
 def _private_environment() -> None:
-    """`oms demo` builds its own stack: what `.oms/local.env` (a running `oms dev`) put in the
-    environment must not leak into it, or its processes would talk to that other stack."""
-    loaded = dotenv_values(LOCAL_ENV) if os.path.exists(LOCAL_ENV) else {}
+    """`oms demo` builds its own stack: what `.oms/local.env` (a running `oms dev`) put in a
+    shell's environment must not leak into it, or its processes would talk to that stack."""
+    try:
+        loaded = read_env_file(LOCAL_ENV) if LOCAL_ENV.exists() else {}
+    except StackError:
+        loaded = {}  # a broken or stale file: nothing of it to take out
     for name, value in loaded.items():
         if os.environ.get(name) == value:
             del os.environ[name]
@@ -235,22 +219,25 @@ def demo(
         codec_port=free_port(), workers=workers, state_dir=state_dir,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress if not json_output else print_none)
-    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        stack.start()  # stops what it started if it fails or is interrupted
-        try:
-            report = run_scenarios(stack, names, orders, quiet=json_output)
-        finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            stack.stop()
+        with stop_signals(force=lambda: _force(stack)) as signals:
+            try:
+                stack.start()  # stops what it started if it fails or is interrupted
+                report = run_scenarios(stack, names, orders, quiet=json_output)
+            finally:
+                signals.stopping = True
+                stack.stop()
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
     if json_output:
         print_json(report)
-    else:
+    elif len(report.scenarios) > 1:  # one scenario's own verdict line says it all
         done = [r.name for r in report.scenarios if not r.skipped]
         verdict = "all as expected" if report.passed else "[red]FAILED[/red]"
-        console.print(f"{', '.join(done)}: {verdict} in {report.elapsed_seconds}s")
+        console.print(
+            f"{len(report.orders)} orders in {', '.join(done)}: {verdict} in "
+            f"{report.elapsed_seconds}s"
+        )
     raise typer.Exit(0 if report.passed else 1)
 
 

@@ -9,9 +9,9 @@ from rich.table import Table
 from rich.text import Text
 
 from oms.cli import context
-from oms.cli.app import JsonFlag, app, console
+from oms.cli.app import JsonFlag, app, console, err_console
 from oms.cli.failures import naming, one_line_errors
-from oms.ops.dlq import list_dead_letters, redrive
+from oms.ops.dlq import peek, redrive
 from oms.resources import queue_url
 
 dlq_app = typer.Typer(
@@ -40,12 +40,22 @@ def list_(
     sqs = context.aws().sqs
     dlq = context.settings().dlq
     with naming(f"queue {dlq}"):
-        letters = list_dead_letters(sqs, queue_url(sqs, dlq), limit=limit)
+        found = peek(sqs, queue_url(sqs, dlq), limit=limit)
+    letters = found.letters
+    elsewhere = (
+        f"{found.in_flight} more dead letter(s) in flight at another reader (a redrive, another "
+        "`oms dlq list`) or delayed: not shown; they are back when its visibility timeout ends"
+    )
     if as_json:
         context.print_json(letters)
+        if found.in_flight:
+            err_console.print(f"note: {elsewhere}", highlight=False, markup=False)
         return
     if not letters:
-        console.print("the dead-letter queue is empty", highlight=False)
+        if found.in_flight:
+            console.print(f"none to show now, but {elsewhere}", highlight=False, markup=False)
+        else:
+            console.print("the dead-letter queue is empty", highlight=False)
         return
     table = Table()
     for column in ("message", "kind", "reason", "body"):
@@ -54,6 +64,8 @@ def list_(
         body = letter.body if len(letter.body) <= BODY_PREVIEW else letter.body[:BODY_PREVIEW] + "…"
         table.add_row(letter.message_id, letter.kind or "-", Text(letter.reason), Text(body))
     console.print(table)
+    if found.in_flight:
+        console.print(elsewhere, highlight=False, markup=False)
 
 
 @dlq_app.command(name="redrive")

@@ -19,7 +19,7 @@ from oms.cli.failures import one_line_errors
 from oms.cli.views import OrderView, render_orders, render_status
 from oms.orders.contract import SearchStatus, Step
 from oms.orders.models import ID_PATTERN
-from oms.orders.payloads import CancelRequest, ResolveRequest
+from oms.orders.payloads import CancelRequest, CancelResponse, ResolveRequest
 from oms.returns.contract import ReturnStep, parse_return_id
 
 T = TypeVar("T")
@@ -79,9 +79,23 @@ def status(order_id: OrderId, as_json: JsonFlag = False) -> None:
         render_status(view)
 
 
-async def request_cancel(order_id: str, request: CancelRequest) -> dict[str, Any]:
+async def request_cancel(
+    order_id: str, request: CancelRequest, *, before_start: bool = False
+) -> dict[str, Any]:
+    from oms.orders.client import UnknownOrderError
+
     orders = await context.orders()
-    response = await _client_call(orders.cancel(order_id, request))
+
+    async def call() -> CancelResponse:
+        try:
+            return await orders.cancel(order_id, request, before_start=before_start)
+        except UnknownOrderError:
+            raise CliError(
+                f"no order {order_id}: nothing cancelled (a mistyped id?). To cancel an order "
+                f"not submitted yet: oms cancel {order_id} --before-start --reason ..."
+            ) from None
+
+    response = await _client_call(call())
     return {"orderId": order_id} | response.model_dump(mode="json", by_alias=True)
 
 
@@ -96,9 +110,18 @@ def cancel(
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"orderId", "accepted", "state", "message"}.')
     ] = False,
+    before_start: Annotated[
+        bool,
+        typer.Option(
+            "--before-start",
+            help="The order has not been submitted yet: cancel it when it arrives. Without "
+            "this, an unknown order id is refused.",
+        ),
+    ] = False,
 ) -> None:
     """Cancel an order in flight; what was already done is undone (stock released, the card's
-    hold voided, package cancelled). An order not received yet is cancelled when it arrives.
+    hold voided, package cancelled). An order not submitted yet is cancelled when it arrives,
+    with `--before-start`; without it an unknown order id is refused (exit 1).
 
     Answers at once: accepted (exit 0), or `rejected: <why>` (exit 1) once payment capture has
     started or the order is finished.
@@ -109,7 +132,7 @@ def cancel(
         request = CancelRequest(reason=reason)
     except ValidationError:
         raise CliError("--reason must be 1 to 200 characters", exit_code=2) from None
-    answer = context.run(request_cancel(checked_id(order_id), request))
+    answer = context.run(request_cancel(checked_id(order_id), request, before_start=before_start))
     if as_json:
         context.print_json(answer)
     elif answer["accepted"]:

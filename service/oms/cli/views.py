@@ -49,6 +49,7 @@ class OrderView:
     task_queue: str
     start_time: datetime | None
     close_time: datetime | None
+    finishing: str | None = None  # outcome known, workflow still running: what it waits for
 
     @classmethod
     def of(cls, status: OrderStatus, info: WorkflowInfo) -> OrderView:
@@ -59,6 +60,7 @@ class OrderView:
             task_queue=info.task_queue,
             start_time=info.start_time,
             close_time=info.close_time,
+            finishing=finishing(status, info),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -70,8 +72,22 @@ class OrderView:
             taskQueue=self.task_queue,
             startTime=self.start_time.isoformat() if self.start_time else None,
             closeTime=self.close_time.isoformat() if self.close_time else None,
+            finishing=self.finishing,
         )
         return document
+
+
+# What a running order whose outcome is decided is still doing, by pending activity.
+FINISHING_STEPS = {"notify_customer": "emailing"}
+
+
+def finishing(status: OrderStatus, info: WorkflowInfo) -> str | None:
+    """ "emailing (attempt 3)" while an order with an outcome still runs, else None."""
+    if info.workflow_status != "RUNNING" or not status.state.terminal:
+        return None
+    for activity, attempt in info.pending_activities:
+        return f"{FINISHING_STEPS.get(activity, activity)} (attempt {attempt})"
+    return "recording the outcome"
 
 
 def render_status(view: OrderView) -> None:
@@ -79,7 +95,10 @@ def render_status(view: OrderView) -> None:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row("state", state_text(status.state))
+    state = state_text(status.state)
+    if view.finishing:  # the outcome is decided, the customer not told yet
+        state.append(f"  (finishing: {view.finishing})", style="dim")
+    facts.add_row("state", state)
     facts.add_row("step now", Text(status.step or "-"))
     if status.reason:
         label = "cancel reason" if status.state == OrderState.CANCELLED else "reason"

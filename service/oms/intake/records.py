@@ -61,6 +61,15 @@ def _keys(message: Message, order_id: str | None, outcome: str) -> dict[str, str
     return {"order_id": order_id, "message_id": message.message_id, "outcome": outcome}
 
 
+def failure_reason(exc: BaseException) -> str:
+    """Why a start failed, for the log: the error's kind and the service's message (Temporal's
+    and AWS's messages name resources and codes, not the order's personal data)."""
+    if isinstance(exc, RPCError):
+        return f"Temporal {exc.status.name}: {exc.message}"[:300]
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
 SQS_MAX_BYTES = 256 * 1024
 ATTRIBUTE_OVERHEAD = 512  # names, types, kind and source id of our attributes
 
@@ -93,10 +102,17 @@ class OrderIntake:
             return Outcome.INVALID
         try:
             submitted = await self.orders.submit(order, enqueued_at=message.sent_at)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        except Exception as exc:
+            if isinstance(exc, RPCError) and exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
                 # The scaling guard: no scale-up while the namespace is rate-limited.
                 metrics.count(Metric.START_THROTTLED)
+            # Why, at WARNING: the batch processor reports a failed record only at DEBUG.
+            log.warning(
+                "order %s: not started (%s); SQS delivers it again",
+                order.order_id,
+                failure_reason(exc),
+                extra=_keys(message, order.order_id, "retry"),
+            )
             raise
         if submitted == Submission.CONFLICT:
             reason = (

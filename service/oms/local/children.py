@@ -48,6 +48,7 @@ class Children:
     def __init__(self, log_dir: Path) -> None:
         self._log_dir = log_dir
         self.running: list[Child] = []
+        self._started: list[Child] = []  # every child of this run, for kill_all
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> Child:
         self._log_dir.mkdir(parents=True, exist_ok=True)
@@ -64,6 +65,7 @@ class Children:
         )
         child = Child(name, process, log_path, log, command, env)
         self.running.append(child)
+        self._started.append(child)
         return child
 
     def restart(self, child: Child) -> Child:
@@ -72,6 +74,10 @@ class Children:
         return self.start(child.name, child.command, child.env)
 
     def stop(self, child: Child, *, timeout: float = 30.0, kill: bool = False) -> None:
+        # Out of `running` first: the supervisor (and the demo's watchdog) read a child that
+        # exits while being stopped as stopped, not as crashed.
+        if child in self.running:
+            self.running.remove(child)
         if child.alive():
             child.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
@@ -80,15 +86,28 @@ class Children:
                 child.process.kill()
                 child.process.wait(5)
         child._log.close()
-        if child in self.running:
-            self.running.remove(child)
 
-    def stop_all(self, *, timeout: float = 30.0) -> None:
-        """SIGTERM everyone at once (they drain in parallel), then wait, then SIGKILL."""
-        for child in self.running:
+    def stop_group(self, group: list[Child], *, timeout: float) -> None:
+        """SIGTERM the group at once (they stop in parallel), wait up to `timeout`, then
+        SIGKILL whoever is left."""
+        group = [child for child in group if child in self.running]
+        for child in group:
+            self.running.remove(child)
             if child.alive():
                 child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for child in list(reversed(self.running)):
-            remaining = max(0.1, deadline - time.monotonic())
-            self.stop(child, timeout=remaining)
+        for child in group:
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait(5)
+            child._log.close()
+
+    def kill_all(self) -> None:
+        """SIGKILL every child still alive, at once (a second Ctrl-C). Safe in a signal handler:
+        it only sends signals; whoever is waiting for them sees them exit."""
+        for child in list(self._started):
+            with contextlib.suppress(OSError):
+                if child.alive():
+                    child.process.kill()

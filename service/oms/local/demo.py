@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from temporalio.service import RPCError
 
 from oms.local.demo_orders import SCENARIOS, Scenario, scenario_body
+from oms.local.errors import DemoStalledError
 from oms.local.moto import sent_emails
 from oms.orders.client import NoWorkerError, OrderClient, OrderNotFoundError
 from oms.orders.contract import OrderState
@@ -103,20 +104,52 @@ class DemoRunner:
         aws_endpoint: str,
         on_change: Callable[[DemoOrder], None] = lambda _order: None,
         timeout: float = 300.0,
+        problem: Callable[[], Awaitable[str | None]] | None = None,
     ) -> None:
         self._orders = orders
         self._endpoint = aws_endpoint
         self._on_change = on_change
         self._timeout = timeout
+        self._problem = problem
 
     async def follow(self, orders: list[DemoOrder]) -> list[DemoOrderResult]:
-        async with asyncio.timeout(self._timeout):
-            results = await asyncio.gather(*(self._follow(order) for order in orders))
+        """Every order to its outcome; a stack that cannot progress (`problem`) or the
+        deadline stops it with the reason (DemoStalledError)."""
+        following: asyncio.Future[list[DemoOrderResult]] = asyncio.gather(
+            *(self._follow(order) for order in orders)
+        )
+        guard: asyncio.Future[None] = asyncio.ensure_future(self._guard())
+        try:
+            async with asyncio.timeout(self._timeout):
+                pending: set[asyncio.Future[Any]] = {following, guard}
+                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        except TimeoutError:
+            waiting = [f"{o.order_id} ({o.state})" for o in orders if o.state not in TERMINAL]
+            raise DemoStalledError(
+                f"the demo orders did not finish within {self._timeout:.0f}s; still waiting "
+                f"for {', '.join(waiting[:5]) or 'their results'}"
+            ) from None
+        finally:
+            guard.cancel()
+            if not following.done():
+                following.cancel()
+        if guard.done() and not guard.cancelled() and guard.exception() is not None:
+            raise guard.exception()  # type: ignore[misc]
+        results = following.result()
         emails = sent_emails(self._endpoint)
         for result in results:
             token = f" {result.order_id} "
             result.emails = sum(token in f" {email.subject} " for email in emails)
         return list(results)
+
+    async def _guard(self) -> None:
+        """Every 2 s: is there a reason the orders cannot finish? Raise it."""
+        while self._problem is not None:
+            await asyncio.sleep(2.0)
+            problem = await self._problem()
+            if problem:
+                raise DemoStalledError(f"the demo cannot go on: {problem}")
+        await asyncio.Event().wait()  # nothing to watch: wait to be cancelled
 
     def _set(self, order: DemoOrder, state: str) -> None:
         if order.state.startswith("CANCELLING") and state not in TERMINAL:

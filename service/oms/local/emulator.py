@@ -27,12 +27,11 @@ from moto.moto_server.werkzeug_app import (
 from moto.ses.models import ses_backends
 from werkzeug.serving import make_server
 
-from oms.local.fast_dynamodb import make_transactions_flat
+from oms.local.fast_dynamodb import LOCK, make_transactions_flat
 from oms.local.fast_sqs import make_sqs_flat
 from oms.local.faults import FaultInjector
 from oms.local.moto import SENT_EMAILS_PATH
 
-_LOCK = threading.RLock()
 _OPERATIONS = (
     "get_item",
     "put_item",
@@ -58,7 +57,7 @@ def make_dynamodb_serializable() -> None:
 
         @functools.wraps(original)
         def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with _LOCK:
+            with LOCK:
                 return _original(self, *args, **kwargs)
 
         setattr(DynamoDBBackend, name, locked)

@@ -9,3 +9,8 @@ class StackError(Exception):
     def __init__(self, message: str, *, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class DemoStalledError(StackError):
+    """The demo cannot progress (a process of the stack exited, orders dead-lettered, or its
+    deadline passed); the message says why."""

@@ -4,20 +4,26 @@ moto backs up every table a transaction touches with `copy.deepcopy(table)` — 
 of the transaction — so it can roll back. The stock table also holds one reservation marker
 and one package per order, so every reservation and shipment copied a table that grows with
 every order: the emulator's CPU per order rose with the run's size. Here the backup is of the
-items the transaction names, restored in place if it fails; the emulator's lock
-(`make_dynamodb_serializable`) keeps anyone from seeing the half-written state. Idempotent.
+items the transaction names, restored in place if it fails. Backup, write and restore all
+happen under `LOCK` (the emulator's DynamoDB lock): a restore outside it would put back items
+that other transactions changed meanwhile, losing their writes. Idempotent.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import threading
 from typing import Any
 
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+
+# One lock for every DynamoDB operation of the emulator (re-entrant: a transaction's writes
+# call the backend's own, also locked, operations).
+LOCK = threading.RLock()
 
 
 class _NoTableCopies:
@@ -73,12 +79,13 @@ def make_transactions_flat() -> None:
 
     @functools.wraps(original)
     def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-        saved = _backup(self, transact_items)
-        try:
-            original(self, transact_items)
-        except BaseException:
-            _restore(saved)
-            raise
+        with LOCK:
+            saved = _backup(self, transact_items)
+            try:
+                original(self, transact_items)
+            except BaseException:
+                _restore(saved)
+                raise
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoDBBackend._oms_flat_transactions = True  # type: ignore[attr-defined]

@@ -24,7 +24,6 @@ from oms.local.scenarios import (
     outcome_checks,
     run_orders,
     stock_snapshot,
-    until,
 )
 from oms.orders.client import NoWorkerError, OrderNotFoundError
 from oms.orders.contract import OrderState
@@ -55,11 +54,8 @@ PROVES = {
 }
 
 
-async def _wait_for_in_flight(orders: list[DemoOrder]) -> list[DemoOrder]:
-    await until(
-        lambda: bool(in_flight(orders)), within=120,
-        what="an order in flight",
-    )  # fmt: skip
+async def _wait_for_in_flight(scene: Scene, orders: list[DemoOrder]) -> list[DemoOrder]:
+    await scene.until(lambda: bool(in_flight(orders)), within=120, what="order in flight")
     return in_flight(orders)
 
 
@@ -71,7 +67,7 @@ async def crash(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderRe
     hit: list[DemoOrder] = []
 
     async def kill(orders: list[DemoOrder]) -> None:
-        hit.extend(await _wait_for_in_flight(orders))
+        hit.extend(await _wait_for_in_flight(scene, orders))
         victim = scene.stack.workers[0]
         scene.stack.kill_worker(victim)
         killed = time.monotonic()
@@ -103,7 +99,7 @@ async def server_restart(scene: Scene, extra: int) -> tuple[list[Check], list[De
     restarted_in: list[float] = []
 
     async def restart(orders: list[DemoOrder]) -> None:
-        hit.extend(await _wait_for_in_flight(orders))
+        hit.extend(await _wait_for_in_flight(scene, orders))
         temporal = scene.stack.temporal
         assert temporal is not None
         scene.stack.children.stop(temporal, kill=True)
@@ -144,7 +140,7 @@ async def drain(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderRe
     codes: list[int | None] = []
 
     async def stop_one(orders: list[DemoOrder]) -> None:
-        await _wait_for_in_flight(orders)
+        await _wait_for_in_flight(scene, orders)
         victim = scene.stack.workers[0]
         scene.say(f"sent SIGTERM to {victim.name}: it stops polling and finishes what it started")
         began = time.monotonic()

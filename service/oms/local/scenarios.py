@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -23,10 +24,12 @@ from oms.aws import aws_clients
 from oms.local.demo import TERMINAL, DemoOrder, DemoOrderResult, DemoRunner, plan, submit
 from oms.local.demo_orders import DEMO_STOCK, SCENARIOS
 from oms.local.stack import LocalStack
+from oms.local.watchdog import DemoStalledError, stack_problem
 from oms.orders.client import OrderClient
 from oms.orders.contract import OrderState, order_workflow_id
 
 Say = Callable[[str], None]
+T = TypeVar("T")
 # Scenarios accepted but not built yet (none today); reported as not available.
 NOT_YET: dict[str, str] = {}
 FAULT_SCENARIOS = ("crash", "server-restart", "email-outage", "dynamodb-outage", "drain", "returns")
@@ -34,8 +37,12 @@ NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
 
 
 class Check(BaseModel):
+    """One thing a scenario proves; when it fails, `detail` names the subject, what was
+    expected and what was found."""
+
     what: str
     ok: bool
+    detail: str | None = None
 
 
 class ScenarioReport(BaseModel):
@@ -62,8 +69,32 @@ class Scene:
 
     def runner(self) -> DemoRunner:
         return DemoRunner(
-            self.orders, aws_endpoint=self.stack.aws_endpoint, on_change=self.on_change
-        )
+            self.orders, aws_endpoint=self.stack.aws_endpoint, on_change=self.on_change,
+            problem=self.problem,
+        )  # fmt: skip
+
+    async def problem(self) -> str | None:
+        """Why the stack cannot progress, if it cannot (oms.local.watchdog)."""
+        return await asyncio.to_thread(stack_problem, self.stack)
+
+    async def until(self, condition: Callable[[], bool], *, within: float, what: str) -> None:
+        """Poll `condition`; stop early with the stack's problem, or at the deadline."""
+        deadline = time.monotonic() + within
+        checked = time.monotonic()
+        while not condition():
+            now = time.monotonic()
+            if now - checked > 2.0:
+                checked = now
+                problem = await self.problem()
+                if problem:
+                    raise DemoStalledError(f"the demo cannot go on: {problem}")
+            if now > deadline:
+                problem = await self.problem()
+                raise DemoStalledError(
+                    f"the demo cannot go on: no {what} after {within:.0f}s"
+                    + (f"; {problem}" if problem else "")
+                )
+            await asyncio.sleep(0.05)
 
     async def submit(self, orders: list[DemoOrder]) -> None:
         assert self.stack.queues is not None
@@ -93,18 +124,51 @@ def outcome_checks(
             for line in order.body["items"]:
                 taken[line["sku"]] = taken.get(line["sku"], 0) + int(line["quantity"])
     expected_stock = {sku: (before[sku][0] - taken[sku], before[sku][1]) for sku in DEMO_STOCK}
-    wrong = [r for r in results if not r.ok]
+    lost = sorted(submitted - finished)
+    wrong = [r for r in results if r.state is not None and not _ended_as_expected(r)]
+    emails = [r for r in results if r.emails != 1]
+    stock = [sku for sku in DEMO_STOCK if after.get(sku) != expected_stock[sku]]
     return [
         Check(what=f"{len(finished)} of {len(submitted)} orders reached an outcome (0 lost)",
-              ok=finished == submitted),
-        Check(what="every order ended as its scenario expects"
-              + (f" (not: {', '.join(r.order_id for r in wrong)})" if wrong else ""),
-              ok=not wrong),
-        Check(what="exactly one email per order (0 duplicated)",
-              ok=all(r.emails == 1 for r in results)),
+              ok=not lost, detail=_listed(lost, lambda order_id: f"{order_id}: no outcome")),
+        Check(what="every order ended as its scenario expects", ok=not wrong,
+              detail=_listed(wrong, _unexpected_outcome)),
+        Check(what="exactly one email per order (0 duplicated)", ok=not emails,
+              detail=_listed(emails, lambda r: f"{r.order_id}: {r.emails} emails, expected 1")),
         Check(what="stock fell by exactly what completed orders took; none left reserved",
-              ok=after == expected_stock),
+              ok=not stock, detail=_listed(stock, lambda sku: _stock_difference(
+                  sku, expected_stock[sku], after.get(sku, (0, 0))))),
     ]  # fmt: skip
+
+
+def _ended_as_expected(result: DemoOrderResult) -> bool:
+    reason_ok = result.expected_reason is None or result.reason == result.expected_reason
+    return result.state == result.expected and reason_ok
+
+
+def _unexpected_outcome(result: DemoOrderResult) -> str:
+    expected = result.expected.value + (
+        f" ({result.expected_reason})" if result.expected_reason else ""
+    )
+    found = (result.state.value if result.state else "no outcome") + (
+        f" ({result.reason})" if result.reason else ""
+    )
+    return f"{result.order_id}: expected {expected}, got {found}"
+
+
+def _stock_difference(sku: str, expected: tuple[int, int], found: tuple[int, int]) -> str:
+    return (
+        f"{sku}: expected available {expected[0]}, reserved {expected[1]}; "
+        f"got available {found[0]}, reserved {found[1]}"
+    )
+
+
+def _listed(subjects: list[T], describe: Callable[[T], str], most: int = 5) -> str | None:
+    """The first few failing subjects, described; None when there are none."""
+    if not subjects:
+        return None
+    text = "; ".join(describe(subject) for subject in subjects[:most])
+    return text + (f"; and {len(subjects) - most} more" if len(subjects) > most else "")
 
 
 async def follow_through_outages(
@@ -119,14 +183,6 @@ async def follow_through_outages(
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.5)
-
-
-async def until(condition: Callable[[], bool], *, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def in_flight(orders: list[DemoOrder]) -> list[DemoOrder]:
@@ -148,9 +204,9 @@ async def run_orders(
     rest = [o for o in orders if not o.scenario.cancel]
     await scene.submit(first)
     following_first = asyncio.create_task(follow_through_outages(runner, first))
-    await until(
+    await scene.until(
         lambda: all(o.state.startswith("CANCELLING") or o.state in TERMINAL for o in first),
-        within=120, what="the order to cancel",
+        within=120, what="progress of the order to cancel",
     )  # fmt: skip
     await scene.submit(rest)
     scene.say(f"submitted {len(orders)} orders to the intake queue")

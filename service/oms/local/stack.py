@@ -11,18 +11,12 @@ import asyncio
 import hashlib
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from oms.aws import aws_clients
@@ -31,14 +25,19 @@ from oms.config import Settings, settings_env
 from oms.local.binaries import temporal_cli
 from oms.local.children import Child, Children
 from oms.local.demo_orders import DEMO_STOCK
-from oms.local.errors import StackError
-from oms.ops.versions import promote, wait_for_pollers, wait_until_routed
+from oms.local.env_file import write_env_file
+from oms.local.ports import check_ports_free, free_port, listening
+from oms.local.readiness import aws_ready, temporal_ready, wait_for_workers, wait_until_ready
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
 from oms.resources import QueueUrls, ensure_all
 from oms.temporal_client import data_converter
 
+# free_port: tests and the bench import it from here.
+__all__ = ["LocalStack", "StackOptions", "free_port", "local_build_id"]
+
 LOCAL_ENV_FILE = "local.env"
+SERVER_STOP_SECONDS = 3.0  # then SIGKILL: the servers keep nothing the run still needs
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -73,36 +72,10 @@ class StackOptions:
     # servers, where a file would only add disk writes to what is measured).
     db_filename: str | None = None
     persist: bool = True
+    # The UI through oms.local.ui_proxy: each order's OrderStatus in the workflow list.
+    ui_proxy: bool = True
     state_dir: Path = Path(".oms")
     ready_timeout: float = 60.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def check_ports_free(host: str, ports: dict[str, int]) -> None:
-    for option, port in ports.items():
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((host, port))
-            except OSError:
-                raise StackError(
-                    f"port {port} is in use; stop what uses it or choose another with {option}"
-                    " (is another `oms dev` running?)",
-                    exit_code=2,
-                ) from None
 
 
 @dataclass
@@ -188,7 +161,12 @@ class LocalStack:
                 self.start_worker()
             if o.intake:
                 self.children.start("intake", [sys.executable, "-m", "oms", "intake"], self._env())
-            asyncio.run(self._wait_for_pollers(o.workers))
+            asyncio.run(
+                wait_for_workers(
+                    self.temporal_address, self.settings, self.workers, o.workers,
+                    within=o.ready_timeout, on_progress=self.on_progress,
+                )
+            )  # fmt: skip
             self._write_local_env()
         except BaseException:
             self.stop()
@@ -199,9 +177,10 @@ class LocalStack:
 
     def _start_servers(self) -> None:
         o = self.options
+        dev_ui_port = free_port(o.host) if o.ui_proxy else o.ui_port
         command = [
             temporal_cli(), "server", "start-dev",
-            "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(o.ui_port),
+            "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(dev_ui_port),
             "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
             "--ui-codec-endpoint", self.codec_url,
         ]  # fmt: skip
@@ -225,6 +204,12 @@ class LocalStack:
         self.on_progress(f"AWS emulator (moto) ready at {self.aws_endpoint}")
         self._start_codec_server()
         self._wait(temporal, "Temporal dev server", self._temporal_ready)
+        if o.ui_proxy:
+            upstream = f"http://{o.host}:{dev_ui_port}"
+            command = [sys.executable, "-m", "oms.local.ui_proxy", "--host", o.host,
+                       "--port", str(o.ui_port), "--upstream", upstream]  # fmt: skip
+            ui = self.children.start("ui", command, self._env())
+            self._wait(ui, "Temporal UI", lambda: listening(o.host, o.ui_port))
         self.on_progress(f"Temporal dev server ready at {self.temporal_address}, UI {self.ui_url}")
 
     def _start_codec_server(self) -> None:
@@ -241,71 +226,17 @@ class LocalStack:
             "--port", str(o.codec_port), *(a for u in origins for a in ("--cors-origin", u)),
         ]  # fmt: skip
         codec = self.children.start("codec", command, self._env())
-        self._wait(codec, "codec server", lambda: _listening(o.host, o.codec_port))
+        self._wait(codec, "codec server", lambda: listening(o.host, o.codec_port))
         self.on_progress(f"payloads encrypted; codec server ready at {self.codec_url}")
 
     def _wait(self, child: Child, what: str, ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + self.options.ready_timeout
-        while not ready():
-            if not child.alive():
-                raise StackError(f"{what} exited during start-up:\n{child.log_tail()}")
-            if time.monotonic() > deadline:
-                raise StackError(f"{what} not ready after {self.options.ready_timeout:.0f}s")
-            time.sleep(0.1)
+        wait_until_ready(child, what, ready, within=self.options.ready_timeout)
 
     def _aws_ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.aws_endpoint}/moto-api/", timeout=2):  # noqa: S310
-                return True
-        except OSError:
-            return False
+        return aws_ready(self.aws_endpoint)
 
     def _temporal_ready(self) -> bool:
-        async def probe() -> bool:
-            try:
-                client = await Client.connect(self.temporal_address)
-                await client.count_workflows()
-            except Exception:  # not up yet: connection refused, or frontend still starting
-                return False
-            return True
-
-        return asyncio.run(probe())
-
-    async def _wait_for_pollers(self, expected: int) -> None:
-        """Ready means the workers are polling the task queue, not merely started."""
-        if expected == 0:
-            return
-        client = await Client.connect(self.temporal_address)
-        deadline = time.monotonic() + self.options.ready_timeout
-        request = DescribeTaskQueueRequest(
-            namespace="default",
-            task_queue=TaskQueue(name=self.settings.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-        while True:
-            pollers = (await client.workflow_service.describe_task_queue(request)).pollers
-            if len({p.identity for p in pollers}) >= expected:
-                self.on_progress(f"{expected} worker(s) polling {self.settings.task_queue}")
-                await self._promote(client)
-                return
-            dead = [w for w in self.workers if not w.alive()]
-            if dead:
-                raise StackError(f"worker exited during start-up:\n{dead[0].log_tail()}")
-            if time.monotonic() > deadline:
-                raise StackError(
-                    "workers did not start polling in time; see .oms/logs/worker-*.log"
-                )
-            await asyncio.sleep(0.2)
-
-    async def _promote(self, client: Client) -> None:
-        """The workers' build becomes current, as a deploy's last step does."""
-        build_id, deployment = self.settings.build_id, self.settings.worker_deployment
-        if not build_id:
-            return
-        await wait_for_pollers(client, deployment, build_id, self.settings.task_queue, within=30)
-        await promote(client, deployment, build_id)
-        await wait_until_routed(client, build_id, self.settings.task_queue, within=30)
-        self.on_progress(f"build {build_id} is current in Worker Deployment {deployment}")
+        return temporal_ready(self.temporal_address)
 
     def start_worker(self) -> Child:
         self._workers_started += 1
@@ -350,17 +281,23 @@ class LocalStack:
         )
 
     def _write_local_env(self) -> None:
-        self.options.state_dir.mkdir(parents=True, exist_ok=True)
-        lines = [f"# written by `oms dev`; removed when it stops. Temporal UI: {self.ui_url}"]
-        lines += [f"{name}={value}" for name, value in sorted(self.environment().items())]
-        self.local_env_path.write_text("\n".join(lines) + "\n")
+        write_env_file(
+            self.local_env_path, self.environment(), comment=f"Temporal UI: {self.ui_url}"
+        )
 
     @property
     def local_env_path(self) -> Path:
         return self.options.state_dir / LOCAL_ENV_FILE
 
     def stop(self) -> None:
-        self.children.stop_all(timeout=self.settings.graceful_shutdown_seconds + 5)
+        """Workers and the intake bridge first: they finish what they started while Temporal
+        and AWS still answer (no activity fails for a server that is already gone); then the
+        codec server, Temporal and the AWS emulator. `children.kill_all()` (a second Ctrl-C)
+        cuts any of it short."""
+        drainers = [c for c in self.children.running if c in self.workers or c.name == "intake"]
+        self.children.stop_group(drainers, timeout=self.settings.graceful_shutdown_seconds + 2)
+        self.workers.clear()
+        self.children.stop_group(list(self.children.running), timeout=SERVER_STOP_SECONDS)
         self.local_env_path.unlink(missing_ok=True)
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,33 @@ def _receive(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
         MessageSystemAttributeNames=["All"],
     ).get("Messages", [])
     return messages
+
+
+def in_flight(sqs: Any, dlq_url: str) -> int:
+    """Dead letters a receive cannot return now: in flight at another reader (a redrive, a
+    second `oms dlq list`) or delayed. They are still dead letters: a list that misses them
+    must say so, or an operator reads "empty" while letters wait."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=dlq_url,
+        AttributeNames=[
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    letters: list[DeadLetter]
+    in_flight: int  # not returned: in flight at another reader, or delayed
+
+
+def peek(sqs: Any, dlq_url: str, *, limit: int = 100) -> DeadLetters:
+    """The dead letters a receive returns, and how many others are in flight (counted before
+    this peek hides the ones it reads)."""
+    hidden = in_flight(sqs, dlq_url)
+    return DeadLetters(list_dead_letters(sqs, dlq_url, limit=limit), hidden)
 
 
 def list_dead_letters(sqs: Any, dlq_url: str, *, limit: int = 100) -> list[DeadLetter]:

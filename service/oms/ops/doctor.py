@@ -9,7 +9,7 @@ Each check is a function returning findings `{"check", "severity", "subject", "d
 - `left-open`: a reservation, authorization or package still open while its order is closed
   (or its history is gone): stock held or money on hold for nothing;
 - `stock`: negative stock, or `reserved` that does not match the open reservations;
-- `dead-letters`: messages in the DLQ;
+- `dead-letters`: messages in the DLQ, also those in flight at another reader;
 - `no-poller`: no worker polling the task queue;
 - `versions-draining`: worker builds still draining (their pinned orders are open).
 
@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from oms.ops.backlog import sample_queue
-from oms.ops.dlq import list_dead_letters
+from oms.ops.dlq import peek
 from oms.ops.versions import list_versions
 from oms.orders.client import OrderClient, OrderNotFoundError
 from oms.orders.contract import order_id_from_workflow_id
@@ -198,8 +198,8 @@ class Doctor:
     # --- queues -------------------------------------------------------------------------
 
     async def dead_letters(self) -> list[Finding]:
-        letters = await asyncio.to_thread(list_dead_letters, self.sqs, self.dlq_url)
-        return [
+        found = await asyncio.to_thread(peek, self.sqs, self.dlq_url)
+        findings = [
             Finding(
                 check="dead-letters",
                 severity=Severity.WARNING,
@@ -207,8 +207,19 @@ class Doctor:
                 detail=f"{letter.kind or 'dead letter'}: {letter.reason} (`oms dlq list`; fix, "
                 "then `oms dlq redrive`)",
             )
-            for letter in letters
+            for letter in found.letters
         ]
+        if found.in_flight:  # not readable now, but there: never an all-clear
+            findings.append(
+                Finding(
+                    check="dead-letters",
+                    severity=Severity.WARNING,
+                    subject=self.dlq_url.rsplit("/", 1)[-1],
+                    detail=f"{found.in_flight} dead letter(s) in flight at another reader (a "
+                    "redrive, an `oms dlq list`) or delayed; look again with `oms dlq list`",
+                )
+            )
+        return findings
 
     async def no_poller(self) -> list[Finding]:
         sample = await sample_queue(self.orders.temporal, self.orders.task_queue)

@@ -64,6 +64,10 @@ class OrderNotFoundError(LookupError):
     pass
 
 
+class UnknownOrderError(OrderNotFoundError):
+    """A cancel for an order this system has never seen (not even claimed by the intake)."""
+
+
 class NoWorkerError(RuntimeError):
     """No worker answered a query or update in time."""
 
@@ -88,6 +92,9 @@ class WorkflowInfo:
     task_queue: str
     start_time: datetime | None
     close_time: datetime | None
+    # (activity type, attempt) of each activity running or retrying now: `oms status` says
+    # "finishing: emailing (attempt 3)" for an order whose outcome is known but not yet told.
+    pending_activities: tuple[tuple[str, int], ...] = ()
 
 
 class OrderClient:
@@ -168,6 +175,10 @@ class OrderClient:
             task_queue=description.task_queue,
             start_time=description.start_time,
             close_time=description.close_time,
+            pending_activities=tuple(
+                (pending.activity_type.name, pending.attempt)
+                for pending in description.raw_description.pending_activities
+            ),
         )
 
     async def result(self, order_id: str) -> OrderStatus:
@@ -253,12 +264,18 @@ class OrderClient:
 
     # --- change ---------------------------------------------------------------------------
 
-    async def cancel(self, order_id: str, request: CancelRequest) -> CancelResponse:
-        """Accepted or rejected at once. An order not received yet is remembered as cancelled:
-        when it arrives it ends CANCELLED with nothing reserved or charged."""
+    async def cancel(
+        self, order_id: str, request: CancelRequest, *, before_start: bool = False
+    ) -> CancelResponse:
+        """Accepted or rejected at once. An order this system has never seen is refused
+        (OrderNotFoundError: a mistyped id must not pass for a cancel); with `before_start`
+        it is remembered as cancelled instead: when it arrives it ends CANCELLED with nothing
+        reserved or charged."""
         try:
             description = await self._describe(order_id)
         except OrderNotFoundError:
+            if not before_start and not await self._known(order_id):
+                raise UnknownOrderError(f"no order {order_id}") from None
             kept = await asyncio.to_thread(
                 self.ledger.update,
                 OrderEntry,
@@ -284,6 +301,10 @@ class OrderClient:
         )
         assert isinstance(answer, CancelResponse)
         return answer
+
+    async def _known(self, order_id: str) -> bool:
+        """The ledger has the order: received (being started) or cancelled before start."""
+        return await asyncio.to_thread(self.ledger.get, OrderEntry, order_id) is not None
 
     async def resolve(self, order_id: str, step: str, note: str) -> ResolveResponse:
         description = await self._describe(order_id)
