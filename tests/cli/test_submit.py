@@ -11,7 +11,8 @@ import pytest
 
 from oms.aws import AwsClients
 from oms.cli.errors import CliError
-from oms.cli.submit import MAX_BATCH_BYTES, Body, batches, send, split_bodies
+from oms.cli.submit import send
+from oms.intake.submission import MAX_BATCH_BYTES, Body, batches, split_bodies
 from oms.local.demo_orders import order_body
 from oms.resources import QueueUrls
 

@@ -4,7 +4,6 @@ checked against what each scenario expects (state, reason, exactly one email).""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 from temporalio.service import RPCError
 
+from oms.intake.submission import body_of, send
 from oms.local.demo_orders import SCENARIOS, Scenario, scenario_body
 from oms.local.errors import DemoStalledError
 from oms.local.moto import sent_emails
@@ -84,16 +84,7 @@ def plan(extra_orders: int = 0, *, run_id: str | None = None) -> list[DemoOrder]
 
 def submit(sqs: Any, queue_url: str, orders: list[DemoOrder]) -> None:
     """Put the orders on the intake queue, as an upstream system would."""
-    for start in range(0, len(orders), 10):
-        batch = orders[start : start + 10]
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "MessageBody": json.dumps(o.body)} for i, o in enumerate(batch)
-            ],
-        )
-        if response.get("Failed"):
-            raise RuntimeError(f"could not enqueue demo orders: {response['Failed']}")
+    send(sqs, queue_url, [body_of(order.body) for order in orders])
 
 
 class DemoRunner:
