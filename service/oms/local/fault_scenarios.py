@@ -30,6 +30,7 @@ from oms.orders.contract import OrderState
 from oms.orders.gateway import FLAKY_TOKEN
 from oms.orders.payloads import CancelRequest
 from oms.orders.records import Payment
+from oms.polling import poll_until
 from oms.returns.client import ReturnClient
 
 EMAIL_OUTAGE_SECONDS = 15.0
@@ -218,11 +219,7 @@ DYNAMODB_OUTAGE_SECONDS = 15.0
 
 
 async def _poll(what: str, check: Callable[[], Awaitable[bool]], within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
+    await poll_until(check, bool, within=within, what=what, first=0.2, most=0.2)
 
 
 async def dynamodb_outage(scene: Scene, extra: int) -> tuple[list[Check], list[DemoOrderResult]]:

@@ -18,6 +18,7 @@ from oms.config import Settings
 from oms.local.children import Child
 from oms.local.errors import StackError
 from oms.ops.versions import VersionError, promote, wait_for_pollers, wait_until_routed
+from oms.polling import PollTimeoutError, poll_until
 
 
 def wait_until_ready(child: Child, what: str, ready: Callable[[], bool], *, within: float) -> None:
@@ -64,26 +65,29 @@ async def wait_for_workers(
     if expected == 0:
         return
     client = await Client.connect(address)
-    deadline = time.monotonic() + within
     request = DescribeTaskQueueRequest(
         namespace="default",
         task_queue=TaskQueue(name=settings.task_queue),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     )
-    while True:
-        pollers = (await client.workflow_service.describe_task_queue(request)).pollers
-        if len({p.identity for p in pollers}) >= expected:
-            on_progress(f"{expected} worker(s) polling {settings.task_queue}")
-            break
+
+    async def polling() -> int:
         dead = [w for w in workers if not w.alive()]
-        if dead:
+        if dead:  # not retried: ends the wait at once
             raise StackError(f"{dead[0].name} exited during start-up:\n{dead[0].log_tail()}")
-        if time.monotonic() > deadline:
-            raise StackError(
-                f"workers did not poll {settings.task_queue} within {within:.0f}s; "
-                "see .oms/logs/worker-*.log"
-            )
-        await asyncio.sleep(0.2)
+        pollers = (await client.workflow_service.describe_task_queue(request)).pollers
+        return len({p.identity for p in pollers})
+
+    try:
+        await poll_until(
+            polling, lambda count: count >= expected, within=within, what="workers", most=0.2
+        )
+    except PollTimeoutError:
+        raise StackError(
+            f"workers did not poll {settings.task_queue} within {within:.0f}s; "
+            "see .oms/logs/worker-*.log"
+        ) from None
+    on_progress(f"{expected} worker(s) polling {settings.task_queue}")
     if settings.build_id:
         await promote_build(client, settings, within=within)
         on_progress(
@@ -100,17 +104,26 @@ async def promote_build(client: Client, settings: Settings, *, within: float) ->
     deadline = time.monotonic() + within
     try:
         await wait_for_pollers(client, deployment, build_id, settings.task_queue, within=within)
-        while True:
-            try:
-                await promote(client, deployment, build_id)
-                break
-            except (VersionError, RPCError) as exc:  # not registered yet
-                if time.monotonic() > deadline:
-                    raise VersionError(
-                        f"could not make build {build_id} current in Worker Deployment "
-                        f"{deployment} within {within:.0f}s: {exc}"
-                    ) from None
-                await asyncio.sleep(0.25)
+
+        async def promoted() -> bool:
+            await promote(client, deployment, build_id)
+            return True
+
+        try:
+            await poll_until(
+                promoted,
+                bool,
+                within=max(1.0, deadline - time.monotonic()),
+                what=f"build {build_id} to be registered",
+                retry_on=(VersionError, RPCError),  # not registered yet
+                first=0.25,
+                most=0.25,
+            )
+        except PollTimeoutError as exc:
+            raise VersionError(
+                f"could not make build {build_id} current in Worker Deployment "
+                f"{deployment} within {within:.0f}s: {exc}"
+            ) from None
         remaining = max(1.0, deadline - time.monotonic())
         await wait_until_routed(client, build_id, settings.task_queue, within=remaining)
     except VersionError as exc:

@@ -47,6 +47,7 @@ from oms.orders.payloads import (
 )
 from oms.orders.records import OrderEntry, Status
 from oms.orders.workflow import OrderWorkflow
+from oms.polling import PollTimeoutError, poll_until
 
 # Short: a person is waiting, and a query or update with no worker polling waits forever.
 QUERY_TIMEOUT: Final = timedelta(seconds=5)
@@ -357,17 +358,20 @@ class OrderClient:
 
     async def _wait_started(self, order_id: str) -> Any:
         """The intake claimed the order and is starting it: wait for its workflow."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_WAIT
-        while True:
-            try:
-                return await self._describe(order_id)
-            except OrderNotFoundError:
-                if loop.time() > deadline:
-                    raise OrderNotFoundError(
-                        f"order {order_id} is being received; try again in a moment"
-                    ) from None
-                await asyncio.sleep(0.2)
+        try:
+            return await poll_until(
+                lambda: self._describe(order_id),
+                lambda _: True,
+                within=START_WAIT,
+                what=f"order {order_id} to start",
+                retry_on=(OrderNotFoundError,),
+                first=0.2,
+                most=0.2,
+            )
+        except PollTimeoutError:
+            raise OrderNotFoundError(
+                f"order {order_id} is being received; try again in a moment"
+            ) from None
 
     @staticmethod
     def _no_worker(what: str, timeout: timedelta, task_queue: str) -> str:
