@@ -8,7 +8,6 @@ moto's DynamoDB operations makes each of them atomic, as in AWS.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import logging
@@ -17,6 +16,7 @@ import signal
 import threading
 from typing import Any
 
+import typer
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
@@ -109,20 +109,20 @@ def start_emulator(host: str = "127.0.0.1", port: int = 0) -> ThreadedMotoServer
     return server
 
 
-def main() -> None:
+def serve(host: str = "127.0.0.1", port: int = 4566) -> None:
     """`python -m oms.local.emulator --port N`: serve until SIGTERM/SIGINT (the local stack's
     AWS endpoint, in its own process so it does not compete with the CLI for the GIL)."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=4566)
-    arguments = parser.parse_args()
-    server = start_emulator(arguments.host, arguments.port)
+    server = start_emulator(host, port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     server.stop()
     os._exit(0)
+
+
+def main() -> None:
+    typer.run(serve)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,13 @@ proxy passes everything else through unchanged.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import signal
+from typing import Annotated
 
+import typer
 from aiohttp import ClientSession, ClientTimeout, web
 
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
@@ -82,22 +83,25 @@ def make_app(upstream: str) -> web.Application:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", required=True, help="the dev server's UI, http://host:port")
-    arguments = parser.parse_args()
+def serve(
+    port: Annotated[int, typer.Option()],
+    upstream: Annotated[str, typer.Option(help="the dev server's UI, http://host:port")],
+    host: str = "127.0.0.1",
+) -> None:
+    """Serve the Temporal UI through the proxy until SIGTERM."""
 
     def stop(*_: object) -> None:
         raise web.GracefulExit
 
     signal.signal(signal.SIGTERM, stop)
     web.run_app(
-        make_app(arguments.upstream.rstrip("/")), host=arguments.host, port=arguments.port,
-        print=None, shutdown_timeout=1.0,
-    )  # fmt: skip
+        make_app(upstream.rstrip("/")), host=host, port=port, print=None, shutdown_timeout=1.0
+    )
     os._exit(0)
+
+
+def main() -> None:
+    typer.run(serve)
 
 
 if __name__ == "__main__":
