@@ -21,7 +21,8 @@ from oms.orders.payloads import OrderStatus
 from oms.worker import WORKFLOWS
 from tests.workflows.variants import ReorderedOrderWorkflow
 
-FIXTURES = Path(__file__).resolve().parents[1] / "workflows" / "histories"
+PROJECT = Path(__file__).resolve().parents[2]
+FIXTURES = PROJECT / "tests" / "workflows" / "histories"
 
 
 async def gate(workflows: list[type], **kwargs: object) -> replay_gate.GateResult:
@@ -51,6 +52,19 @@ async def test_an_incompatible_change_fails_the_recorded_fixtures() -> None:
 def test_the_command_exits_zero_on_the_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
     assert replay_gate.main(["--offline", "--fixtures", str(FIXTURES)]) == 0
     assert "replay gate passed" in capsys.readouterr().out
+
+
+def test_by_default_the_command_replays_every_flow_s_histories(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the pipeline runs it: from the project root, with no --fixtures
+    monkeypatch.chdir(PROJECT)
+    recorded = [path for d in replay_gate.DEFAULT_FIXTURES for path in d.glob("*.json")]
+
+    assert replay_gate.main(["--offline"]) == 0
+
+    assert any("returns" in path.parts for path in recorded)
+    assert f"{len(recorded)} histories replayed" in capsys.readouterr().out
 
 
 @pytest.mark.e2e

@@ -29,7 +29,8 @@ from oms.temporal_client import connect, data_converter
 from oms.worker import WORKFLOWS  # the code being deployed
 
 DEFAULT_SAMPLE = 100
-DEFAULT_FIXTURES = Path("tests/workflows/histories")
+# Every flow's recorded histories (relative to the project root, where the pipeline runs).
+DEFAULT_FIXTURES = (Path("tests/workflows/histories"), Path("tests/returns/histories"))
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sample", type=int, default=DEFAULT_SAMPLE, help="recent executions per workflow type"
     )
     parser.add_argument(
-        "--fixtures", type=Path, action="append", help=f"history directory ({DEFAULT_FIXTURES})"
+        "--fixtures",
+        type=Path,
+        action="append",
+        help="history directory (default: " + ", ".join(map(str, DEFAULT_FIXTURES)) + ")",
     )
     parser.add_argument(
         "--offline", action="store_true", help="fixtures only (no Temporal connection)"
@@ -145,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return await run_gate(
             workflows=WORKFLOWS,
             sample=args.sample,
-            fixtures=args.fixtures or [DEFAULT_FIXTURES],
+            fixtures=args.fixtures or list(DEFAULT_FIXTURES),
             client=client,
             converter=data_converter(settings),
             task_queue=settings.task_queue,
