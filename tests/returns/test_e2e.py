@@ -18,7 +18,7 @@ from oms.orders.ledger import Ledger
 from oms.orders.models import parse_order
 from oms.orders.records import Payment
 from oms.returns.book import NotReturnableError
-from oms.returns.client import ReturnClient
+from oms.returns.client import ReturnClient, ReturnNotFoundError
 from oms.returns.contract import ReturnEvent, ReturnState, return_id
 
 PRICE = Decimal("12.50")
@@ -113,3 +113,26 @@ async def test_only_completed_orders_within_the_window_are_returnable(
 
     with pytest.raises(NotReturnableError, match="only 2"):
         await ReturnClient(order_client).open(order_id, {sku: 3}, reason="too many")
+
+
+async def test_a_return_cut_off_between_its_number_and_its_start_strands_nothing(
+    order_client: OrderClient, ledger: Ledger
+) -> None:
+    # Given `oms return` killed right after the return was numbered, before its workflow started
+    returns = ReturnClient(order_client)
+    order_id, sku = await completed_order(order_client, ledger)
+    cut = await asyncio.to_thread(returns.book.allocate, order_id, "rq-cut")
+    with pytest.raises(ReturnNotFoundError):
+        await returns.status(return_id(order_id, cut.number))
+
+    # Then no unit is held: another request can return every unit shipped
+    other = await returns.open(order_id, {sku: 2}, reason="other request", request_id="rq-other")
+    assert other.state == ReturnState.AWAITING_PARCEL
+    await returns.cancel(other.return_id, "test cleanup")
+    assert (await returns.result(other.return_id)).state == ReturnState.CANCELLED
+
+    # And the same request sent again resumes under its number and holds then
+    resumed = await returns.open(order_id, {sku: 2}, reason="retried", request_id="rq-cut")
+    assert resumed.return_id == return_id(order_id, cut.number)
+    assert resumed.state == ReturnState.AWAITING_PARCEL
+    await returns.cancel(resumed.return_id, "test cleanup")
