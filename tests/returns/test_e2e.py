@@ -11,12 +11,16 @@ from decimal import Decimal
 import pytest
 
 from oms.local.demo_orders import order_body
+from oms.local.faults import clear_faults, set_fault
 from oms.mail.mailer import Email
+from oms.ops.doctor import Doctor
 from oms.orders.client import OrderClient
 from oms.orders.contract import OrderState
 from oms.orders.ledger import Ledger
 from oms.orders.models import parse_order
 from oms.orders.records import Payment
+from oms.polling import poll_until
+from oms.process.visibility import attention_query
 from oms.returns.book import NotReturnableError
 from oms.returns.client import ReturnClient, ReturnNotFoundError
 from oms.returns.contract import ReturnEvent, ReturnState, return_id
@@ -136,3 +140,48 @@ async def test_a_return_cut_off_between_its_number_and_its_start_strands_nothing
     assert resumed.return_id == return_id(order_id, cut.number)
     assert resumed.state == ReturnState.AWAITING_PARCEL
     await returns.cancel(resumed.return_id, "test cleanup")
+
+
+async def test_a_dynamodb_fault_during_the_refund_needs_attention_then_recovers_by_itself(
+    order_client: OrderClient, ledger: Ledger, moto_endpoint: str
+) -> None:
+    # Given a received return whose refund meets a DynamoDB outage, past a 1 s attention window
+    returns = ReturnClient(order_client, attention_after_seconds=1)
+    order_id, sku = await completed_order(order_client, ledger)
+    opened = await returns.open(order_id, {sku: 1}, reason="broken", request_id="rq-fault")
+    set_fault(moto_endpoint, "dynamodb", seconds=60)
+    try:
+        await returns.receive(opened.return_id, {sku: 1})
+
+        # Then it needs attention, where the doctor and the attention metric look
+        waiting = await poll_until(
+            lambda: returns.status(opened.return_id),
+            lambda s: s.attention,
+            within=60,
+            what="the return to need attention",
+        )
+        assert waiting.state == ReturnState.RECEIVED
+        listed = await poll_until(
+            lambda: needing_attention(order_client),
+            lambda ids: opened.return_id in ids,
+            within=30,
+            what="the attention query to list the return",
+        )
+        doctor = Doctor(orders=order_client, ledger=ledger, sqs=None, dlq_url="")
+        subjects = {finding.subject for finding in await doctor.needs_attention()}
+    finally:
+        clear_faults(moto_endpoint, "dynamodb")
+    assert opened.return_id in listed
+    assert opened.return_id in subjects
+
+    # And when DynamoDB is back it refunds by itself: REFUNDED, attention cleared
+    result = await returns.result(opened.return_id)
+    assert result.state == ReturnState.COMPLETED
+    assert result.refund_amount == PRICE
+    assert not result.attention
+    assert opened.return_id not in await needing_attention(order_client)
+
+
+async def needing_attention(orders: OrderClient) -> set[str]:
+    query = attention_query(orders.task_queue)
+    return {execution.id async for execution in orders.temporal.list_workflows(query)}
