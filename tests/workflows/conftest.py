@@ -77,6 +77,18 @@ OrderRunner = Callable[..., Awaitable[Outcome]]
 async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]:
     """Start an order on a fresh task queue with fake activities; `during(run)` acts while the
     worker is up. The history is replayed afterwards (and recorded with OMS_RECORD_HISTORIES)."""
+    async for runner in _order_runner(time_env, record=True):
+        yield runner
+
+
+@pytest.fixture
+async def run_order_live(dev_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]:
+    """`run_order` on the real dev server, in real time (no time skipping)."""
+    async for runner in _order_runner(dev_env, record=False):
+        yield runner
+
+
+async def _order_runner(env: WorkflowEnvironment, *, record: bool) -> AsyncIterator[OrderRunner]:
     recorded: list[tuple[str, WorkflowHandle[Any, Any], type]] = []
 
     async def start(
@@ -92,12 +104,12 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
         queue = f"tq-{uuid.uuid4().hex[:8]}"
         order = parse_order(json.dumps(order_body(f"WF-{uuid.uuid4().hex[:10]}", token=token)))
         async with Worker(
-            time_env.client,
+            env.client,
             task_queue=queue,
             workflows=[workflow],
             activities=systems.activities(),
         ):
-            handle = await time_env.client.start_workflow(
+            handle = await env.client.start_workflow(
                 OrderWorkflow.run,
                 OrderInput(
                     order=order,
@@ -130,6 +142,6 @@ async def run_order(time_env: WorkflowEnvironment) -> AsyncIterator[OrderRunner]
         await Replayer(
             workflows=[workflow], data_converter=pydantic_data_converter
         ).replay_workflow(history)
-        if os.environ.get("OMS_RECORD_HISTORIES") and workflow is OrderWorkflow:
+        if record and os.environ.get("OMS_RECORD_HISTORIES") and workflow is OrderWorkflow:
             HISTORIES.mkdir(exist_ok=True)
             (HISTORIES / f"{scenario}.json").write_text(history.to_json())

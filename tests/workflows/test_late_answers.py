@@ -84,3 +84,42 @@ async def test_a_late_answer_after_a_cancel_never_wedges_the_order(
     assert [name for name in systems.log if name in done] == done
     assert len(systems.emails) == 1
     assert systems.emails[0].outcome == OrderState.CANCELLED
+
+
+# On the real dev server, in real time, with the fourth late answer too: an attempt that never
+# answers while the order runs (its 30 s attempt timeout only ever fires after the order ended).
+@pytest.mark.e2e
+@pytest.mark.parametrize("late", ["success", "business", "retryable", "timeout"])
+@pytest.mark.parametrize("step", list(UNDO))
+async def test_on_the_dev_server_a_late_answer_after_a_cancel_never_wedges_the_order(
+    run_order_live: OrderRunner, step: str, late: str
+) -> None:
+    systems = FakeSystems(late={step: late})
+    systems.block(step)
+    first_undo = UNDO[step][0]
+    systems.block(first_undo)
+
+    async def cancel_then_answer_late(run: Run) -> None:
+        await systems.entered[step].wait()
+        await run.handle.signal(CANCEL_SIGNAL, "customer changed their mind")
+        await systems.entered[first_undo].wait()
+        systems.release(step)
+        if late != "timeout":
+            await poll_until(
+                lambda: _answer_recorded(run, step), bool, within=60, what=f"{step} answered"
+            )
+        systems.release(first_undo)
+
+    try:
+        outcome = await run_order_live(
+            systems, scenario=f"live-late-{late}-{step}", during=cancel_then_answer_late
+        )
+    finally:
+        systems.hung.set()  # the never-answering attempt may end now
+
+    assert outcome.task_failures == 0
+    assert outcome.result.state == OrderState.CANCELLED
+    assert outcome.order_status == "CANCELLED"
+    undone = [name for name in systems.log if name in UNDO["prepare_shipment"]]
+    assert undone == UNDO[step]
+    assert len(systems.emails) == 1
