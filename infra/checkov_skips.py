@@ -20,7 +20,7 @@ CHECKOV_SKIPS: Final[dict[str, str]] = {
     ),
     "CKV_AWS_158": (
         "CloudWatch Logs encrypts every log group at rest; the logs carry order ids, never "
-        "personal data (PRODUCT.md §1), so a customer key would add cost and key policy only."
+        "personal data (CONTRACT.md §1), so a customer key would add cost and key policy only."
     ),
     "CKV_AWS_136": (
         "The worker build-images repository is encrypted at rest with ECR's AES-256 default; the "

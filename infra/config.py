@@ -100,7 +100,7 @@ class DeployConfig:
     worker_memory_mib: int = 1024
     worker_cpu_target_percent: int = 60
     worker_drain_seconds: int = 30
-    # Worker Versioning (PRODUCT.md §7, §10): the live worker builds, newest first (the new
+    # Worker Versioning (CONTRACT.md §7, §10): the live worker builds, newest first (the new
     # build plus those still draining); one Fargate service each. The pipeline computes it
     # (docs/DEPLOY.md, "Versioning"). Empty: one unversioned service (a first manual deploy).
     worker_builds: tuple[str, ...] = ()
@@ -243,7 +243,7 @@ class DeployConfig:
         if not 0 <= self.nat_gateways <= 3:
             _fail("nat_gateways", "must be between 0 and 3 (0: public subnets, no NAT)")
         if self.stage == "production" and self.nat_gateways == 0:
-            # PRODUCT.md §10: production workers run in private subnets with egress.
+            # CONTRACT.md §10: production workers run in private subnets with egress.
             _fail("nat_gateways", "must be at least 1 in production (stage=development: 0)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             _fail("log_retention_days", f"must be one of {LOG_RETENTION_DAYS}")

@@ -57,7 +57,7 @@ def check_queues(sqs: Any, intake_url: str, dlq_url: str) -> Check:
 
 
 def canary_order(order_id: str, sender: str) -> dict[str, Any]:
-    """A valid order (PRODUCT.md §4) for a SKU with no stock: it fails OUT_OF_STOCK, so the
+    """A valid order (CONTRACT.md §4) for a SKU with no stock: it fails OUT_OF_STOCK, so the
     canary reserves, charges and ships nothing; the one email goes to the sender itself."""
     return {
         "orderId": order_id,

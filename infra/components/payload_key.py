@@ -1,4 +1,4 @@
-"""The KMS key that encrypts every payload the service writes to Temporal (PRODUCT.md §6c)."""
+"""The KMS key that encrypts every payload the service writes to Temporal (CONTRACT.md §6c)."""
 
 from __future__ import annotations
 

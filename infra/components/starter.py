@@ -93,6 +93,6 @@ class Starter(Construct):
         acknowledge(
             self.function,
             "L1",
-            "Python 3.13 on purpose (PRODUCT.md §10): the locked wheels and the bytecode in the "
+            "Python 3.13 on purpose (CONTRACT.md §10): the locked wheels and the bytecode in the "
             "asset are built for 3.13, and the worker image runs python:3.13-slim too.",
         )

@@ -37,7 +37,7 @@ class Workers(Construct):
     With Worker Versioning (`builds`, newest first) there is one service per live build, named
     by its build id, each worker joining the Worker Deployment as that version: a deploy adds a
     service instead of replacing tasks, so an order runs to its end on the build that started
-    it (PRODUCT.md §7, §10). The newest build runs `image`; older ones the image the pipeline
+    it (CONTRACT.md §7, §10). The newest build runs `image`; older ones the image the pipeline
     pushed to `build_images` under their build id (the commit) when they were new. Without
     builds: one unversioned service.
 

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # before the order is marked NEEDS_ATTENTION; retries go on.
     attention_after_seconds: int = Field(300, ge=1, le=7 * 86400)
 
-    # Returns (PRODUCT.md §6b): a return may be opened this many days after shipping, and its
+    # Returns (CONTRACT.md §6b): a return may be opened this many days after shipping, and its
     # parcel is awaited this many days (a durable timer) before the return expires.
     return_window_days: int = Field(30, ge=1, le=365, description="days after shipping")
     return_parcel_days: int = Field(14, ge=1, le=180, description="days to wait for a parcel")
@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         "are written unencrypted (unit tests only; `oms dev` and the CDK stack always set it)",
     )
 
-    # Worker Versioning (PRODUCT.md §7): with a build id the worker joins the Worker Deployment
+    # Worker Versioning (CONTRACT.md §7): with a build id the worker joins the Worker Deployment
     # as version `<deployment>:<build id>`; unset, it is unversioned (tests, quick local use).
     build_id: str | None = Field(
         None,

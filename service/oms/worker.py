@@ -92,7 +92,7 @@ def build_activities(
 def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     """With `OMS_BUILD_ID`: this worker is version `<OMS_WORKER_DEPLOYMENT>:<build id>` of the
     Worker Deployment, and workflows are Pinned unless their definition says otherwise (an
-    order finishes on the code that started it, PRODUCT.md §7). Without: unversioned."""
+    order finishes on the code that started it, CONTRACT.md §7). Without: unversioned."""
     if not settings.build_id:
         return None
     return WorkerDeploymentConfig(

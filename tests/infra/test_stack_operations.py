@@ -1,5 +1,5 @@
 """Operations: alarms that reach a person and say what to do, backlog scaling, the dashboard,
-the backlog publisher, metrics switched on (PRODUCT.md §10)."""
+the backlog publisher, metrics switched on (CONTRACT.md §10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One Fargate service per live worker build (PRODUCT.md §10), on the Workers construct alone
+"""One Fargate service per live worker build (CONTRACT.md §10), on the Workers construct alone
 (a small stack: three renderings stay cheap) and on the context key `workerBuilds`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every rule of the order message (PRODUCT.md §4), accepted and rejected, naming the field."""
+"""Every rule of the order message (CONTRACT.md §4), accepted and rejected, naming the field."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from oms.process.runtime import TEMPORAL_CANCEL
 from .conftest import OrderRunner, Outcome, Run
 from .fakes import COMPENSATIONS, FORWARD, FakeSystems
 
-HAPPY_ACTIONS = 8  # start + 6 activities + the outcome's upsert (PRODUCT.md §6)
+HAPPY_ACTIONS = 8  # start + 6 activities + the outcome's upsert (CONTRACT.md §6)
 
 
 def _healthy(outcome: Outcome, systems: FakeSystems) -> None:

@@ -1,4 +1,4 @@
-"""`oms doctor`: find what needs a person (PRODUCT.md §9). Exit 1 when it finds something."""
+"""`oms doctor`: find what needs a person (CONTRACT.md §9). Exit 1 when it finds something."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Worker Deployment versions: list them and promote one (PRODUCT.md §7), on Temporal's service
+"""Worker Deployment versions: list them and promote one (CONTRACT.md §7), on Temporal's service
 API (the same calls the Temporal CLI makes; the product never shells out to it).
 
 A version's status comes from the server: CURRENT (new workflows start there), RAMPING (a share

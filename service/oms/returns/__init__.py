@@ -1,1 +1,1 @@
-"""Returns (RMA): a customer sends back shipped items of a completed order (PRODUCT.md §6b)."""
+"""Returns (RMA): a customer sends back shipped items of a completed order (CONTRACT.md §6b)."""
