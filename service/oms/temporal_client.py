@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 import boto3
-from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
@@ -65,12 +64,6 @@ def data_converter(settings: Settings, kms: Any | None = None) -> DataConverter:
         # Failure messages are not payloads unless this moves them into one.
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
-
-
-def plain_payload(value: Any) -> Payload:
-    """A payload the codec leaves unencrypted, for memo values that processes without
-    kms:Decrypt must read (the starter compares order fingerprints). Never personal data."""
-    return pydantic_data_converter.payload_converter.to_payload(value)
 
 
 async def connect(

@@ -1,6 +1,7 @@
 """From one SQS record to exactly one order workflow.
 
-- valid and new: start `order-<orderId>` with the order's fingerprint in the memo;
+- valid and new: claim the order id in the ledger with the body's fingerprint, then start
+  `order-<orderId>`;
 - already started (running or closed) with the same body: a duplicate, acknowledged;
 - already started with a different body: a conflict, dead-lettered with that reason;
 - invalid (not JSON, a broken rule, too large): dead-lettered unchanged, with the reason;
