@@ -82,6 +82,7 @@ async def test_a_declined_capture_cancels_the_package_voids_and_releases(
         "notify_customer",
     ]
     assert systems.calls["refund_payment"] == 0  # nothing was captured
+    assert outcome.actions == 10  # start, 4 steps, 3 compensations, notify, upsert
     _healthy(outcome, systems)
 
 
@@ -156,6 +157,8 @@ async def test_cancel_while_a_step_runs_undoes_exactly_what_was_started(
     assert outcome.order_status == "CANCELLED"
     done = FORWARD[: FORWARD.index(step)]
     assert at_close == [*done, *UNDO[step], "notify_customer"]
+    # start, the steps started, the cancel, their compensations, notify, upsert (README's figure)
+    assert outcome.actions == 1 + 2 * (len(done) + 1) + 3
     _healthy(outcome, systems)
 
 
