@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,11 +28,41 @@ from oms.orders.models import parse_order
 from oms.orders.payloads import OrderInput
 
 ROUNDS = 3000
-# A happy-path order's history holds 13 payloads (input, memo, 6 activity inputs, 5 activity
-# results and the result; counted in tests/codec/test_histories.py). The worker encodes the
-# ones it writes and decodes each once (sticky cache), so ~13 encodes + ~13 decodes per order.
-PAYLOADS_PER_ORDER = 13
-WORKER_CPU_MS_PER_ORDER = 85.0  # BENCHMARKS.md: the product worker's CPU per order
+ROOT = Path(__file__).resolve().parents[1]
+HAPPY_HISTORY = ROOT / "tests" / "workflows" / "histories" / "happy.json"
+LATEST = ROOT / "bench" / "results" / "latest.json"
+
+
+def payloads_per_order(history: Path = HAPPY_HISTORY) -> int:
+    """Payloads the codec sees in a recorded happy-path order's history: input, activity inputs
+    and results, the result (search attributes are never encoded). The worker encodes the ones
+    it writes and decodes each once (sticky cache)."""
+    count = 0
+
+    def walk(node: Any) -> None:
+        nonlocal count
+        if isinstance(node, dict):
+            node = {k: v for k, v in node.items() if k != "searchAttributes"}
+            if "data" in node and "metadata" in node:
+                count += 1
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(history.read_text()))
+    return count
+
+
+def worker_cpu_ms_per_order(results: Path = LATEST) -> float | None:
+    """The product worker's CPU per order in the last `make bench` (largest size), if any."""
+    try:
+        runs = json.loads(results.read_text())["runs"]
+        return float(runs[-1]["product"]["cpu_ms_per_order"]["worker"])
+    except (OSError, KeyError, IndexError, ValueError):
+        return None
 
 
 def cpu_us(fn: Callable[[], Any], rounds: int = ROUNDS) -> float:
@@ -133,12 +164,16 @@ def main() -> None:
         )
     ours = [r for r in rows if r["library"].startswith("cryptography")]
     per_payload = sum(r["encode_us"] + r["decode_us"] for r in ours) / len(ours)
-    per_order_ms = per_payload * PAYLOADS_PER_ORDER / 1000
-    share = per_order_ms / WORKER_CPU_MS_PER_ORDER
-    print(
-        f"per order (~{PAYLOADS_PER_ORDER} encodes + decodes): {per_order_ms:.2f} ms CPU = "
-        f"{share:.1%} of the worker's ~{WORKER_CPU_MS_PER_ORDER:.0f} ms per order"
+    payloads = payloads_per_order()
+    per_order_ms = per_payload * payloads / 1000
+    worker_ms = worker_cpu_ms_per_order()
+    share = (
+        f" = {per_order_ms / worker_ms:.1%} of the worker's {worker_ms:.0f} ms per order "
+        f"({LATEST.relative_to(ROOT)})"
+        if worker_ms
+        else ""
     )
+    print(f"per order ({payloads} payloads encoded + decoded): {per_order_ms:.2f} ms CPU{share}")
 
 
 if __name__ == "__main__":
