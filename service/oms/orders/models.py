@@ -1,15 +1,17 @@
 """The order message: camelCase on the wire, snake_case in Python. No I/O.
 
-Money is `Decimal` end to end (never float arithmetic), normalised to two places so the same
-order always has the same canonical form and fingerprint.
+Money is `Decimal` on the wire (never float arithmetic), with at most its currency's ISO 4217
+minor-unit places and normalised to exactly those (`oms.orders.money`), so the same order always
+has the same canonical form and fingerprint; `total_minor` is the integer the workflow uses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from decimal import Decimal
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -19,15 +21,17 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from oms.orders import money
 from oms.orders.iso_codes import COUNTRIES, CURRENCIES
 
 MAX_BODY_BYTES: Final = 64 * 1024
 ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-CENT: Final = Decimal("0.01")
 
 
 class InvalidOrderError(ValueError):
@@ -38,16 +42,9 @@ class InvalidOrderError(ValueError):
         self.reason = reason
 
 
-def _two_places(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
-
-
-# `decimal_places=2` rejects 12.345; numbers and strings are both accepted ("12.50", 12.5).
-Money = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
-    AfterValidator(_two_places),
-]
+# Numbers and strings are both accepted ("12.50", 12.5); the places allowed depend on the
+# currency, checked (and normalised) by the order (`OrderMessage._in_minor_units`).
+Money = Annotated[Decimal, Field(ge=0, max_digits=15, allow_inf_nan=False)]
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
 
@@ -84,7 +81,26 @@ CountryCode = Annotated[
 CurrencyCode = Annotated[
     str, StringConstraints(pattern=r"^[A-Z]{3}$"), _code_in(CURRENCIES, "ISO 4217 currency")
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Refused in names and addresses: control characters (NUL, escapes, line breaks), line and
+# paragraph separators, unassigned and private code points, surrogates, and the bidirectional
+# overrides that make a label read differently than it is (zero-width joiners, which scripts
+# such as Persian need, stay allowed).
+_NOT_TEXT: Final = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+_BIDI_CONTROLS: Final = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
+def printable(value: str) -> str:
+    for char in value:
+        if char in _BIDI_CONTROLS or unicodedata.category(char) in _NOT_TEXT:
+            raise ValueError(f"only printable text is allowed, found U+{ord(char):04X}")
+    return value
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(printable),
+]
 
 
 class WireModel(BaseModel):
@@ -99,7 +115,9 @@ class Address(WireModel):
     line1: Text
     line2: Text | None = None
     city: Text
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)]
+    postal_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=16), AfterValidator(printable)
+    ]
     country: CountryCode
 
 
@@ -121,17 +139,54 @@ class OrderLine(WireModel):
 
 
 class Payment(WireModel):
-    method: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    # Cards only: the gateway holds and captures card payments (§4); anything else is refused.
+    method: Literal["card"]
     token: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(repr=False)
 
 
 class OrderMessage(WireModel):
     order_id: Identifier
     customer: Customer
+    # Before the amounts, so their validators know the currency's minor unit.
+    currency: CurrencyCode
     items: Annotated[list[OrderLine], Field(min_length=1, max_length=50)]
     payment: Payment
-    currency: CurrencyCode
     total_amount: Money
+
+    @field_validator("items", mode="after")
+    @classmethod
+    def _prices_in_minor_units(
+        cls, items: list[OrderLine], info: ValidationInfo
+    ) -> list[OrderLine]:
+        currency = info.data.get("currency")
+        if currency is None:
+            return items  # the currency itself is invalid (reported on its own)
+        checked = []
+        for index, line in enumerate(items):
+            try:
+                price = money.normalised(line.unit_price, currency)
+            except money.MoneyError as exc:
+                raise ValueError(f"items[{index}].unitPrice: {exc}") from None
+            checked.append(line.model_copy(update={"unit_price": price}))
+        return checked
+
+    @field_validator("total_amount", mode="after")
+    @classmethod
+    def _total_in_minor_units(cls, total: Decimal, info: ValidationInfo) -> Decimal:
+        currency = info.data.get("currency")
+        if total <= 0:
+            raise ValueError("must be greater than 0")
+        if currency is None:
+            return total
+        try:
+            return money.normalised(total, currency)
+        except money.MoneyError as exc:
+            raise ValueError(str(exc)) from None
+
+    @property
+    def total_minor(self) -> int:
+        """The total in the currency's minor units (what is authorized and captured)."""
+        return money.to_minor(self.total_amount, self.currency)
 
     @model_validator(mode="after")
     def _consistent(self) -> OrderMessage:
@@ -139,7 +194,9 @@ class OrderMessage(WireModel):
         duplicated = sorted({sku for sku in skus if skus.count(sku) > 1})
         if duplicated:
             raise ValueError(f"items: each SKU may appear once, repeated: {', '.join(duplicated)}")
-        expected = sum((line.amount for line in self.items), Decimal("0.00"))
+        expected = money.normalised(
+            sum((line.amount for line in self.items), Decimal(0)), self.currency
+        )
         if expected != self.total_amount:
             raise ValueError(
                 f"totalAmount: {self.total_amount} does not equal the sum of "
@@ -160,7 +217,7 @@ def _describe(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "json_invalid":
         return f"body is not valid JSON: {error.get('ctx', {}).get('error', message)}"
-    if not location or message.startswith(f"{location}:"):
+    if not location or message.startswith((f"{location}:", f"{location}[")):
         return message
     return f"{location}: {message}"
 
