@@ -73,7 +73,14 @@ def test_the_spec_example_parses_to_snake_case_with_decimal_money() -> None:
             id="fifty-lines",
         ),
         pytest.param(lambda b: b["customer"]["address"].update(country="FR"), id="country-fr"),
-        pytest.param(lambda b: b.update(currency="JPY"), id="currency-jpy"),
+        pytest.param(
+            lambda b: b.update(
+                currency="JPY",
+                items=[{"sku": "MUG-RED", "quantity": 2, "unitPrice": "1250"}],
+                totalAmount="2500",
+            ),
+            id="currency-jpy-whole-yen",
+        ),
     ],
 )
 def test_valid_variants_are_accepted(change: Callable[[dict[str, Any]], None]) -> None:
@@ -108,6 +115,7 @@ def test_valid_variants_are_accepted(change: Callable[[dict[str, Any]], None]) -
         (lambda b: b.update(orderId="a" * 65), "orderId"),
         (lambda b: b.update(orderId="has space"), "orderId"),
         (lambda b: b["customer"].update(email="not-an-email"), "customer.email"),
+        (lambda b: b.update(currency="JPY"), "items[0].unitPrice"),  # 12.50 yen
         (lambda b: b.update(currency="EURO"), "currency"),
         (lambda b: b.update(currency="XYZ"), "currency"),
         (lambda b: b["customer"]["address"].update(country="UK"), "customer.address.country"),

@@ -44,8 +44,9 @@ def test_iso_codes_that_are_not_money_are_refused(code: str) -> None:
 
 
 def test_real_x_currencies_are_accepted() -> None:
-    body = order_body("ORD-XOF")
-    body["currency"] = "XOF"
+    body = order_body("ORD-XOF", lines={"MUG-RED": 1})
+    body["currency"] = "XOF"  # no minor unit: whole francs only
+    body["items"][0]["unitPrice"] = body["totalAmount"] = "1250"
     assert parse_order(json.dumps(body)).currency == "XOF"
 
 
