@@ -7,6 +7,7 @@ AWS endpoints and region follow boto3's conventions (`AWS_ENDPOINT_URL`, `AWS_RE
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
@@ -45,6 +46,14 @@ class Settings(BaseSettings):
     # parcel is awaited this many days (a durable timer) before the return expires.
     return_window_days: int = Field(30, ge=1, le=365, description="days after shipping")
     return_parcel_days: int = Field(14, ge=1, le=180, description="days to wait for a parcel")
+
+    # Money rules (CONTRACT.md §6g), ISO 8601 durations ("P7D", "PT24H"): how long a card hold
+    # lasts at the (simulated) provider, so a capture after that renews it first; orders above
+    # `review_above` (minor units of their currency; unset: none) wait for a person's review,
+    # at most `review_timeout`, then are rejected.
+    authorization_validity: timedelta = Field(timedelta(days=7), gt=timedelta(0))
+    review_above: int | None = Field(None, ge=0, description="minor units; unset: no review")
+    review_timeout: timedelta = Field(timedelta(hours=24), gt=timedelta(0))
 
     # Local only: `oms dev` workers wait this long before each activity (an interceptor in
     # oms.local); the product's activities never read it. Capped well below the activities'
@@ -131,7 +140,9 @@ def load_settings(**overrides: Any) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The settings as `OMS_*` environment variables (for `.oms/local.env` and child processes)."""
     env = {}
+    durations = settings.model_dump(mode="json")  # timedelta as ISO 8601, what is read back
     for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"{ENV_PREFIX}{name.upper()}"] = str(value)
+        text = durations[name] if isinstance(value, timedelta) else value
+        if text is not None:
+            env[f"{ENV_PREFIX}{name.upper()}"] = str(text)
     return env

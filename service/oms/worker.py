@@ -57,7 +57,7 @@ def build_activities(
     """Every activity of the product, with its dependencies (tests and the bench use this)."""
     ledger = clients.ledger(settings)
     inventory = InventoryActivities(ledger=ledger)
-    gateway = gateway or SimulatedGateway(ledger)
+    gateway = gateway or SimulatedGateway(ledger, validity=settings.authorization_validity)
     payment = PaymentActivities(gateway=gateway)
     shipping = ShippingActivities(ledger=ledger)
     mailer = Mailer(

@@ -90,6 +90,9 @@ class AuthorizeInput(WireModel):
 
 class AuthorizeResult(WireModel):
     authorization_id: str
+    # What the provider holds, in the currency's minor units (0 in payloads of older builds).
+    amount_minor: int = 0
+    review: bool = False  # the provider's risk check asks for a manual review (§6g)
 
 
 class CaptureInput(WireModel):
@@ -99,6 +102,8 @@ class CaptureInput(WireModel):
 
 class CaptureResult(WireModel):
     amount: Decimal
+    amount_minor: int = 0  # what was captured, in minor units (0 in older payloads)
+    renewed: bool = False  # the hold had expired: it was voided and authorized anew first
 
 
 class RefundResult(WireModel):
@@ -107,6 +112,7 @@ class RefundResult(WireModel):
     refunded: bool  # False: nothing (more) to refund, or this key was refunded before
     amount: Decimal
     detail: str | None = None
+    amount_minor: int = 0  # `amount` in minor units
 
 
 class PrepareInput(WireModel):

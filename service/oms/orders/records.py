@@ -34,12 +34,17 @@ class Reservation(Record):
 
 
 class Payment(Record):
+    """The simulated provider's books of one order (decimal amounts as DynamoDB numbers; the
+    gateway computes in minor units through `oms.orders.payment_book`)."""
+
     KIND = "PAYMENT"
     authorization_id: str | None = None
     amount: Decimal = Decimal("0")
     currency: str = ""
     captured: Decimal = Decimal("0")
     refunded: Decimal = Decimal("0")
+    expires_at: str | None = None  # when the current hold lapses (ISO 8601, UTC)
+    holds: int = 1  # authorizations made; a renewal after expiry voids the old one
 
 
 class PaymentAttempts(Record):
