@@ -68,6 +68,8 @@ async def orders() -> OrderClient:
         ledger(),
         task_queue=settings().task_queue,
         attention_after_seconds=settings().attention_after_seconds,
+        review_above=settings().review_above,
+        review_timeout=settings().review_timeout,
     )
 
 

@@ -66,6 +66,8 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
             clients.ledger(settings),
             task_queue=settings.task_queue,
             attention_after_seconds=settings.attention_after_seconds,
+            review_above=settings.review_above,
+            review_timeout=settings.review_timeout,
         )
         intake = OrderIntake(
             orders=orders, sqs=clients.sqs, dlq_url=queue_url(clients.sqs, settings.dlq)

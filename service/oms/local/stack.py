@@ -278,6 +278,8 @@ class LocalStack:
             aws_clients().ledger(self.settings),
             task_queue=self.settings.task_queue,
             attention_after_seconds=self.settings.attention_after_seconds,
+            review_above=self.settings.review_above,
+            review_timeout=self.settings.review_timeout,
         )
 
     def _write_local_env(self) -> None:

@@ -44,6 +44,8 @@ from oms.orders.payloads import (
     OrderStatus,
     ResolveRequest,
     ResolveResponse,
+    ReviewRequest,
+    ReviewResponse,
 )
 from oms.orders.records import OrderEntry, Status
 from oms.orders.workflow import OrderWorkflow
@@ -100,12 +102,21 @@ class WorkflowInfo:
 
 class OrderClient:
     def __init__(
-        self, client: Client, ledger: Ledger, *, task_queue: str, attention_after_seconds: int = 300
+        self,
+        client: Client,
+        ledger: Ledger,
+        *,
+        task_queue: str,
+        attention_after_seconds: int = 300,
+        review_above: int | None = None,
+        review_timeout: timedelta = timedelta(hours=24),
     ) -> None:
         self.temporal = client
         self.ledger = ledger
         self.task_queue = task_queue
         self._attention_after = attention_after_seconds
+        self._review_above = review_above  # OMS_REVIEW_ABOVE, minor units
+        self._review_timeout = review_timeout
 
     # --- submit ---------------------------------------------------------------------------
 
@@ -136,6 +147,8 @@ class OrderClient:
                     enqueued_at=enqueued_at,
                     cancelled_before_start=entry.cancel_reason,
                     attention_after_seconds=self._attention_after,
+                    review_above=self._review_above,
+                    review_timeout_seconds=int(self._review_timeout.total_seconds()),
                 ),
                 id=order_workflow_id(order.order_id),
                 task_queue=self.task_queue,
@@ -324,19 +337,30 @@ class OrderClient:
         assert isinstance(answer, ResolveResponse)
         return answer
 
+    async def review(self, order_id: str, request: ReviewRequest) -> ReviewResponse:
+        """Approve or reject an order held IN_REVIEW; refused for any other order."""
+        description = await self._describe(order_id)
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            final = await self.status(order_id)
+            return ReviewResponse(
+                accepted=False, state=final.state, message=f"order is already {final.state}"
+            )
+        answer = await self._update(
+            order_id, OrderWorkflow.review, request, "review decision", description.task_queue
+        )
+        assert isinstance(answer, ReviewResponse)
+        return answer
+
     async def _update(
         self, order_id: str, update: Any, request: Any, what: str, task_queue: str
-    ) -> CancelResponse | ResolveResponse:
+    ) -> CancelResponse | ResolveResponse | ReviewResponse:
         try:
-            answer: CancelResponse | ResolveResponse = await self._handle(order_id).execute_update(
-                update, request, rpc_timeout=UPDATE_TIMEOUT
-            )
+            answer: CancelResponse | ResolveResponse | ReviewResponse = await self._handle(
+                order_id
+            ).execute_update(update, request, rpc_timeout=UPDATE_TIMEOUT)
             return answer
         except WorkflowUpdateFailedError as exc:  # the workflow's validator said no
-            if update is OrderWorkflow.cancel:
-                final = await self.status(order_id)
-                return CancelResponse(accepted=False, state=final.state, message=str(exc.cause))
-            return ResolveResponse(accepted=False, message=str(exc.cause))
+            return await self._refused(order_id, update, str(exc.cause))
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             # The server keeps the admitted update: a worker that turns up later still applies it.
             no_worker = self._no_worker(what, UPDATE_TIMEOUT, task_queue)
@@ -346,15 +370,23 @@ class OrderClient:
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:  # finished meanwhile
-                final = await self.status(order_id)
-                if update is OrderWorkflow.resolve:
-                    return ResolveResponse(
-                        accepted=False, message=f"order is already {final.state}"
-                    )
-                return CancelResponse(
-                    accepted=False, state=final.state, message="order is already finished"
-                )
+                return await self._refused(order_id, update, None)
             raise
+
+    async def _refused(
+        self, order_id: str, update: Any, message: str | None
+    ) -> CancelResponse | ResolveResponse | ReviewResponse:
+        """The answer of a refused update (`message` None: the order finished meanwhile)."""
+        if update is OrderWorkflow.resolve and message is not None:
+            return ResolveResponse(accepted=False, message=message)
+        final = await self.status(order_id)
+        if update is OrderWorkflow.resolve:
+            return ResolveResponse(accepted=False, message=f"order is already {final.state}")
+        if update is OrderWorkflow.review:
+            text = message or f"order is already {final.state}"
+            return ReviewResponse(accepted=False, state=final.state, message=text)
+        text = message or "order is already finished"
+        return CancelResponse(accepted=False, state=final.state, message=text)
 
     async def _wait_started(self, order_id: str) -> Any:
         """The intake claimed the order and is starting it: wait for its workflow."""

@@ -21,6 +21,7 @@ CANCEL_SIGNAL: Final = "cancel_order"
 CANCEL_UPDATE: Final = "cancel"
 STATUS_QUERY: Final = "status"
 RESOLVE_UPDATE: Final = "resolve"
+REVIEW_UPDATE: Final = "review"  # approve or reject an order held IN_REVIEW (§6g)
 
 # Keyword search attribute: IN_PROGRESS from the start (free), upserted only at the outcome or
 # when the order needs a person (each upsert is a billable action). Register it on the namespace.
@@ -44,6 +45,7 @@ class OrderState(StrEnum):
     RECEIVED = "RECEIVED"
     RESERVED = "RESERVED"
     AUTHORIZED = "AUTHORIZED"
+    IN_REVIEW = "IN_REVIEW"  # authorized, waiting for a person's review (§6g)
     PREPARED = "PREPARED"
     PAID = "PAID"  # captured
     SHIPPED = "SHIPPED"
@@ -74,6 +76,7 @@ class Step(StrEnum):
     PREPARE_SHIPMENT = "prepare_shipment"
     CAPTURE_PAYMENT = "capture_payment"
     SHIP = "ship"
+    REVIEW = "review"  # the decision on an order held for review, with its note
     NOTIFY_CUSTOMER = "notify_customer"
     RELEASE_INVENTORY = "release_inventory"
     VOID_PAYMENT = "void_payment"
@@ -90,6 +93,8 @@ class FailureReason(StrEnum):
     INVENTORY_UNAVAILABLE = "INVENTORY_UNAVAILABLE"
     PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
     SHIPMENT_FAILED = "SHIPMENT_FAILED"
+    # The reason of a CANCELLED order whose review rejected it (or never came in time).
+    REVIEW_REJECTED = "REVIEW_REJECTED"
 
 
 CUSTOMER_TEXT: Final[dict[FailureReason, str]] = {
@@ -98,6 +103,7 @@ CUSTOMER_TEXT: Final[dict[FailureReason, str]] = {
     FailureReason.INVENTORY_UNAVAILABLE: "of a problem on our side",
     FailureReason.PAYMENT_UNAVAILABLE: "the payment could not be processed",
     FailureReason.SHIPMENT_FAILED: "the parcel could not be shipped",
+    FailureReason.REVIEW_REJECTED: "it did not pass our review",
 }
 
 
@@ -109,3 +115,4 @@ class ErrorType(StrEnum):
     ALREADY_COMPENSATED = "AlreadyCompensated"
     ALREADY_SHIPPED = "AlreadyShipped"
     CANCEL_REJECTED = "CancelRejected"
+    REVIEW_REFUSED = "ReviewRefused"  # a review decision for an order not IN_REVIEW

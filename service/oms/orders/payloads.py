@@ -34,6 +34,10 @@ class OrderInput(WireModel):
     cancelled_before_start: str | None = None
     # How long a step that must finish may fail before the order is marked NEEDS_ATTENTION.
     attention_after_seconds: int = 300
+    # Review (§6g): orders above this total (minor units) wait IN_REVIEW for a person, at most
+    # `review_timeout_seconds`. None (and in inputs of older builds): no review by amount.
+    review_above: int | None = None
+    review_timeout_seconds: int = 86400
 
 
 class OrderStatus(WireModel):
@@ -54,6 +58,19 @@ class OrderStatus(WireModel):
 
 class CancelRequest(WireModel):
     reason: Text = "cancelled by request"
+
+
+class ReviewRequest(WireModel):
+    """A person's decision on an order held IN_REVIEW (`oms review approve|reject`)."""
+
+    approve: bool
+    note: Text
+
+
+class ReviewResponse(WireModel):
+    accepted: bool
+    state: OrderState
+    message: str
 
 
 class CancelResponse(WireModel):

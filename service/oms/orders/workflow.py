@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         CANCEL_UPDATE,
         ORDER_STATUS_KEY,
         RESOLVE_UPDATE,
+        REVIEW_UPDATE,
         STATUS_QUERY,
         ErrorType,
         OrderState,
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
     )
     from oms.orders.payloads import (
+        AuthorizeResult,
         CancelRequest,
         CancelResponse,
         NotifyInput,
@@ -41,7 +43,10 @@ with workflow.unsafe.imports_passed_through():
         OrderStatus,
         ResolveRequest,
         ResolveResponse,
+        ReviewRequest,
+        ReviewResponse,
     )
+    from oms.orders.review import ReviewGate
     from oms.orders.saga import STEPS, OrderContext
     from oms.process.runtime import (
         BUGS,
@@ -83,6 +88,9 @@ class OrderWorkflow:
             search_value=SearchStatus.IN_PROGRESS.value,  # set at start by the starter
             describe=lambda: [self._state.value, self._reason or ""],
         )
+        self._review = ReviewGate(
+            above=request.review_above, timeout=timedelta(seconds=request.review_timeout_seconds)
+        )
         if request.cancelled_before_start is not None:
             self.process.request_cancel(request.cancelled_before_start)
 
@@ -95,10 +103,12 @@ class OrderWorkflow:
         self._started = started  # what `_recover` undoes if a bug interrupts the saga
         try:
             for spec in self.STEPS:
-                await self.process.run(spec, started)
+                result = await self.process.run(spec, started)
                 if spec.reaches is not None:
                     self._state = OrderState(spec.reaches)
                 self.process.show()
+                if isinstance(result, AuthorizeResult):
+                    await self._review_if_needed(result)
             self._finish(OrderState.COMPLETED, None)
         except CancelledError:
             await self.process.compensate(started)
@@ -107,6 +117,16 @@ class OrderWorkflow:
             await self.process.compensate(started)
             self._finish(OrderState.FAILED, failed.failure.reason)
         return await self._close()
+
+    async def _review_if_needed(self, hold: AuthorizeResult) -> None:
+        """Hold the order IN_REVIEW when §6g asks for it (a rejection raises CancelledError)."""
+        if not self._review.needed(self._order.total_minor, flagged=hold.review):
+            return
+        self._state = OrderState.IN_REVIEW
+        self.process.show()
+        await self._review.hold(self.process)
+        self._state = OrderState.AUTHORIZED
+        self.process.show()
 
     async def _recover(self, why: str) -> OrderStatus:
         """A bug interrupted the saga (attention is set): undo what was started and fail."""
@@ -208,6 +228,19 @@ class OrderWorkflow:
         refusal = self.process.resolve_refusal(request)
         if refusal is not None:
             raise ApplicationError(refusal, type=ErrorType.CANCEL_REJECTED, non_retryable=True)
+
+    @workflow.update(name=REVIEW_UPDATE)
+    @update_guard
+    def review(self, request: ReviewRequest) -> ReviewResponse:
+        self._review.decide(request)
+        verdict = "approved: the order goes on" if request.approve else "rejected: cancelling"
+        return ReviewResponse(accepted=True, state=self._state, message=verdict)
+
+    @review.validator
+    def _validate_review(self, request: ReviewRequest) -> None:
+        refusal = self._review.refusal(self._state)
+        if refusal is not None:
+            raise ApplicationError(refusal, type=ErrorType.REVIEW_REFUSED, non_retryable=True)
 
     # --- status ---------------------------------------------------------------------------
 
