@@ -99,6 +99,7 @@ async def _order_runner(env: WorkflowEnvironment, *, record: bool) -> AsyncItera
         during: Callable[[Run], Awaitable[None]] | None = None,
         cancelled_before_start: str | None = None,
         attention_after_seconds: int = 300,
+        review_above: int | None = None,
         workflow: type = OrderWorkflow,  # a test variant (same workflow type) to run instead
     ) -> Outcome:
         queue = f"tq-{uuid.uuid4().hex[:8]}"
@@ -115,6 +116,7 @@ async def _order_runner(env: WorkflowEnvironment, *, record: bool) -> AsyncItera
                     order=order,
                     cancelled_before_start=cancelled_before_start,
                     attention_after_seconds=attention_after_seconds,
+                    review_above=review_above,
                 ),
                 id=order_workflow_id(order.order_id),
                 task_queue=queue,

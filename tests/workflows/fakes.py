@@ -48,6 +48,7 @@ class FakeSystems:
     out_of_stock: bool = False
     declined: bool = False  # authorization declined
     capture_declined: bool = False
+    review: bool = False  # the provider's risk check flags the authorization for review
     flaky_authorizations: int = 0  # transient failures before the authorization succeeds
     failing_emails: int = 0  # transient SES failures before the email goes out
     rejected_email: bool = False  # SES refuses the address for good
@@ -121,7 +122,9 @@ class FakeSystems:
             if systems.calls["authorize_payment"] <= systems.flaky_authorizations:
                 raise RuntimeError("payment gateway timed out")
             systems._done("authorize_payment")
-            return AuthorizeResult(authorization_id="auth_1")
+            return AuthorizeResult(
+                authorization_id="auth_1", amount_minor=4500, review=systems.review
+            )
 
         @activity.defn(name="prepare_shipment")
         async def prepare(request: PrepareInput) -> PrepareResult:
@@ -137,7 +140,7 @@ class FakeSystems:
                     "capture declined", type=ErrorType.PAYMENT_DECLINED, non_retryable=True
                 )
             systems._done("capture_payment")
-            return CaptureResult(amount=Decimal("45.00"))
+            return CaptureResult(amount=Decimal("45.00"), amount_minor=4500)
 
         @activity.defn(name="ship")
         async def ship(request: ShipInput) -> ShipResult:

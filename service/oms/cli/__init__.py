@@ -39,6 +39,7 @@ from oms.cli import (  # noqa: E402, F401
     orders,
     processes,
     returns,
+    review,
     submit,
     versions,
 )
