@@ -82,7 +82,11 @@ class RealPayment(FakeSystems):
         async def void(request: OrderRef) -> CompensationResult:
             return await asyncio.to_thread(gateway.void, request.order_id, idempotency_key="v")
 
-        real = {"authorize_payment": authorize, "capture_payment": capture, "void_payment": void}
+        real: dict[str, Callable[..., Any]] = {
+            "authorize_payment": authorize,
+            "capture_payment": capture,
+            "void_payment": void,
+        }
         fakes = [a for a in super().activities() if _name(a) not in real]
         return [*fakes, *real.values()]
 

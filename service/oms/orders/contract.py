@@ -21,6 +21,7 @@ CANCEL_SIGNAL: Final = "cancel_order"
 CANCEL_UPDATE: Final = "cancel"
 STATUS_QUERY: Final = "status"
 RESOLVE_UPDATE: Final = "resolve"
+EDIT_UPDATE: Final = "edit"  # change the lines before capture (§6g)
 REVIEW_UPDATE: Final = "review"  # approve or reject an order held IN_REVIEW (§6g)
 
 # Keyword search attribute: IN_PROGRESS from the start (free), upserted only at the outcome or
@@ -76,6 +77,7 @@ class Step(StrEnum):
     PREPARE_SHIPMENT = "prepare_shipment"
     CAPTURE_PAYMENT = "capture_payment"
     SHIP = "ship"
+    EDIT = "edit"  # the lines changed before capture: stock and hold follow the new total
     REVIEW = "review"  # the decision on an order held for review, with its note
     NOTIFY_CUSTOMER = "notify_customer"
     RELEASE_INVENTORY = "release_inventory"
@@ -116,3 +118,4 @@ class ErrorType(StrEnum):
     ALREADY_SHIPPED = "AlreadyShipped"
     CANCEL_REJECTED = "CancelRejected"
     REVIEW_REFUSED = "ReviewRefused"  # a review decision for an order not IN_REVIEW
+    EDIT_REFUSED = "EditRefused"  # an edit after capture started, or one that cannot apply

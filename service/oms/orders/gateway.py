@@ -26,6 +26,7 @@ from oms.orders.payloads import (
     CaptureInput,
     CaptureResult,
     CompensationResult,
+    ReauthorizeInput,
     RefundResult,
 )
 from oms.orders.payment_book import MoneyRuleError, PaymentBook
@@ -86,6 +87,11 @@ class PaymentGateway(Protocol):
     def capture(self, request: CaptureInput, *, idempotency_key: str) -> CaptureResult:
         """Capture the hold; one that has expired is first voided and authorized anew (a decline
         then is `PaymentDeclinedError`)."""
+        ...
+
+    def reauthorize(self, request: ReauthorizeInput, *, idempotency_key: str) -> AuthorizeResult:
+        """Hold the edited total and void the old hold (before capture only); once per
+        revision."""
         ...
 
     def void(self, order_id: str, *, idempotency_key: str) -> CompensationResult: ...
@@ -231,6 +237,40 @@ class SimulatedGateway:
                 ":hold": str(payment.authorization_id),
             },
         )
+
+    def reauthorize(self, request: ReauthorizeInput, *, idempotency_key: str) -> AuthorizeResult:
+        payment = self._ledger.get(Payment, request.order_id)
+        if payment is None or payment.status not in (Status.AUTHORIZED, Status.CAPTURED):
+            raise AlreadyCompensatedError("no authorization to change")
+        if payment.revision >= request.revision:  # this edit's hold exists: a retry
+            return self._authorized(payment, request.token)
+        if payment.status == Status.CAPTURED:
+            raise AlreadyCompensatedError("the payment was captured: the hold can no longer change")
+        if request.token in DECLINED_TOKENS:
+            raise PaymentDeclinedError("card declined")
+        try:
+            book = book_of(payment).authorize(money.to_minor(request.amount, request.currency))
+        except MoneyRuleError as exc:
+            raise AlreadyCompensatedError(str(exc)) from None
+        updated = self._ledger.update(
+            Payment,
+            request.order_id,
+            set_values={
+                "authorizationId": f"auth_{uuid.uuid4().hex[:20]}",
+                "amount": money.from_minor(book.authorized, payment.currency),
+                "expiresAt": self._expiry(),
+                "holds": book.holds,
+                "revision": request.revision,
+            },
+            condition="#status = :expected AND authorizationId = :hold",
+            condition_values={
+                ":expected": Status.AUTHORIZED,
+                ":hold": str(payment.authorization_id),
+            },
+        )
+        if updated is None:  # changed meanwhile (captured, voided, a retry): decide again
+            return self.reauthorize(request, idempotency_key=idempotency_key)
+        return self._authorized(updated, request.token)
 
     def void(self, order_id: str, *, idempotency_key: str) -> CompensationResult:
         undo = self._ledger.undo(Payment, order_id, active=Status.AUTHORIZED, undone=Status.VOIDED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field
 
@@ -58,6 +59,43 @@ class OrderStatus(WireModel):
 
 class CancelRequest(WireModel):
     reason: Text = "cancelled by request"
+
+
+class EditRequest(WireModel):
+    """`oms edit`: new quantities of the order's lines (0 removes one), and why."""
+
+    items: dict[str, Annotated[int, Field(ge=0, le=999)]] = Field(min_length=1)
+    reason: Text
+
+
+class EditResponse(WireModel):
+    accepted: bool
+    state: OrderState
+    message: str
+    total_amount: Decimal | None = None  # the new total, when accepted
+
+
+class AdjustInput(WireModel):
+    """Reserve or release the difference between two versions of an order's lines."""
+
+    order_id: str
+    revision: int  # the edit's number (1, 2, ...): applied once
+    before: dict[str, int]
+    after: dict[str, int]
+
+
+class AdjustResult(WireModel):
+    already_applied: bool = False
+
+
+class ReauthorizeInput(WireModel):
+    """Hold the edited total (the old hold voided): one new authorization per revision."""
+
+    order_id: str
+    revision: int
+    amount: Decimal
+    currency: str
+    token: str = Field(repr=False)
 
 
 class ReviewRequest(WireModel):
@@ -161,3 +199,6 @@ class NotifyInput(WireModel):
     currency: str
     total_amount: Decimal
     lines: list[OrderLine]
+    # The email's event when it is not the outcome (an edit's summary: "edit-<n>"), the key
+    # that sends it once.
+    event: str | None = None

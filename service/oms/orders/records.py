@@ -31,6 +31,7 @@ class OrderEntry(Record):
 class Reservation(Record):
     KIND = "RESERVATION"
     lines: dict[str, int] = Field(default_factory=dict)
+    revision: int = 0  # edits applied (§6g): an edit's retry finds its revision and stops
 
 
 class Payment(Record):
@@ -45,6 +46,7 @@ class Payment(Record):
     refunded: Decimal = Decimal("0")
     expires_at: str | None = None  # when the current hold lapses (ISO 8601, UTC)
     holds: int = 1  # authorizations made; a renewal after expiry voids the old one
+    revision: int = 0  # the order edit whose total the hold covers (§6g)
 
 
 class PaymentAttempts(Record):
