@@ -33,6 +33,7 @@ from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.activities.edit import EditActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
 from oms.returns.activities import ReturnActivities
@@ -67,6 +68,7 @@ def build_activities(
         configuration_set=settings.ses_configuration_set,
     )
     notification = NotificationActivities(mailer=mailer)
+    edits = EditActivities(ledger=ledger, gateway=gateway)
     returns = ReturnActivities(
         ledger=ledger, gateway=gateway, mailer=mailer, window_days=settings.return_window_days
     )
@@ -81,6 +83,8 @@ def build_activities(
         shipping.ship,
         shipping.cancel_shipment,
         notification.notify_customer,
+        edits.adjust_reservation,
+        edits.reauthorize_payment,
         returns.hold_return,
         returns.refund_return,
         returns.restock_return,

@@ -17,6 +17,9 @@ from temporalio.exceptions import ApplicationError
 from oms.mail.mailer import NotifyResult
 from oms.orders.contract import ErrorType
 from oms.orders.payloads import (
+    AdjustInput,
+    AdjustResult,
+    ReauthorizeInput,
     AuthorizeInput,
     AuthorizeResult,
     CaptureInput,
@@ -49,6 +52,10 @@ class FakeSystems:
     declined: bool = False  # authorization declined
     capture_declined: bool = False
     review: bool = False  # the provider's risk check flags the authorization for review
+    edit_out_of_stock: bool = False  # an edit's extra units are not there
+    edit_declined: bool = False  # the edited total is declined
+    adjustments: list[AdjustInput] = field(default_factory=list)
+    holds: list[ReauthorizeInput] = field(default_factory=list)
     flaky_authorizations: int = 0  # transient failures before the authorization succeeds
     failing_emails: int = 0  # transient SES failures before the email goes out
     rejected_email: bool = False  # SES refuses the address for good
@@ -170,7 +177,34 @@ class FakeSystems:
             systems.emails.append(request)
             return NotifyResult(message_id=f"m-{len(systems.emails)}")
 
+        @activity.defn(name="adjust_reservation")
+        async def adjust(request: AdjustInput) -> AdjustResult:
+            await systems._enter("adjust_reservation")
+            more = any(request.after.get(s, 0) > q for s, q in request.before.items())
+            if systems.edit_out_of_stock and more:
+                raise ApplicationError(
+                    "not enough stock", type=ErrorType.OUT_OF_STOCK, non_retryable=True
+                )
+            systems._done("adjust_reservation")
+            systems.adjustments.append(request)
+            return AdjustResult()
+
+        @activity.defn(name="reauthorize_payment")
+        async def reauthorize(request: ReauthorizeInput) -> AuthorizeResult:
+            await systems._enter("reauthorize_payment")
+            if systems.edit_declined:
+                raise ApplicationError(
+                    "the new total was declined",
+                    type=ErrorType.PAYMENT_DECLINED,
+                    non_retryable=True,
+                )
+            systems._done("reauthorize_payment")
+            systems.holds.append(request)
+            return AuthorizeResult(authorization_id=f"auth_{len(systems.holds) + 1}")
+
         return [
+            adjust,
+            reauthorize,
             reserve,
             authorize,
             prepare,

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from oms.orders.contract import (
         CANCEL_SIGNAL,
         CANCEL_UPDATE,
+        EDIT_UPDATE,
         ORDER_STATUS_KEY,
         RESOLVE_UPDATE,
         REVIEW_UPDATE,
@@ -34,10 +35,13 @@ with workflow.unsafe.imports_passed_through():
         SearchStatus,
         Step,
     )
+    from oms.orders.edit import EditRefusedError, Revisions, edited
     from oms.orders.payloads import (
         AuthorizeResult,
         CancelRequest,
         CancelResponse,
+        EditRequest,
+        EditResponse,
         NotifyInput,
         OrderInput,
         OrderStatus,
@@ -91,6 +95,8 @@ class OrderWorkflow:
         self._review = ReviewGate(
             above=request.review_above, timeout=timedelta(seconds=request.review_timeout_seconds)
         )
+        self._editing = False  # an edit is applying: the saga waits before its next step
+        self._revisions = Revisions()
         if request.cancelled_before_start is not None:
             self.process.request_cancel(request.cancelled_before_start)
 
@@ -103,6 +109,8 @@ class OrderWorkflow:
         self._started = started  # what `_recover` undoes if a bug interrupts the saga
         try:
             for spec in self.STEPS:
+                if self._editing:
+                    await workflow.wait_condition(lambda: not self._editing)
                 result = await self.process.run(spec, started)
                 if spec.reaches is not None:
                     self._state = OrderState(spec.reaches)
@@ -150,9 +158,10 @@ class OrderWorkflow:
         workflow.logger.info("order %s finished: %s", self._order.order_id, self._state)
         return self.status()
 
-    def _notify_input(self) -> NotifyInput:
+    def _notify_input(self, event: str | None = None) -> NotifyInput:
         order = self._order
         return NotifyInput(
+            event=event,
             order_id=order.order_id,
             outcome=self._state,
             reason=self._reason,
@@ -228,6 +237,59 @@ class OrderWorkflow:
         refusal = self.process.resolve_refusal(request)
         if refusal is not None:
             raise ApplicationError(refusal, type=ErrorType.CANCEL_REJECTED, non_retryable=True)
+
+    def _edit_refusal(self) -> str | None:
+        process = self.process
+        if process.no_return and not process.closing and not self._state.terminal:
+            return "payment capture has started; the order can no longer be edited"
+        if self._state.terminal or process.closing or process.cancelling():
+            return f"order is {self._state.value if self._state.terminal else 'closing'}"
+        return None
+
+    @workflow.update(name=EDIT_UPDATE)
+    async def edit(self, request: EditRequest) -> EditResponse:
+        self._editing = True  # the saga starts no step until the edit is over
+        try:
+            await workflow.wait_condition(lambda: self.process.step is None)
+            refusal = self._edit_refusal()
+            if refusal is not None:
+                raise EditRefusedError(refusal)
+            new = edited(self._order, request)
+            done = {spec.step for spec in getattr(self, "_started", [])}
+            detail = await self._revisions.apply(
+                self._order,
+                new,
+                reserved=Step.RESERVE_INVENTORY in done,
+                authorized=Step.AUTHORIZE_PAYMENT in done,
+            )
+        except EditRefusedError as refused:
+            raise ApplicationError(
+                str(refused), type=ErrorType.EDIT_REFUSED, non_retryable=True
+            ) from None
+        except Exception as bug:  # as `update_guard`: a bug never fails the workflow task
+            why = f"unexpected error in the edit update: {type(bug).__name__}"
+            self.process.need_attention(why)
+            raise ApplicationError(why, type=ErrorType.EDIT_REFUSED, non_retryable=True) from None
+        finally:
+            self._editing = False
+        self._order = self.process.context.order = new
+        self.process.record(Step.EDIT, f"{detail}: {request.reason}")
+        event = f"edit-{self._revisions.edits}"
+        await self.process.must_finish(
+            Step.NOTIFY_CUSTOMER,
+            NotificationActivities.notify_customer,
+            lambda: self._notify_input(event),
+            policies.EMAIL,
+        )
+        return EditResponse(
+            accepted=True, state=self._state, message=detail, total_amount=new.total_amount
+        )
+
+    @edit.validator
+    def _validate_edit(self, request: EditRequest) -> None:
+        refusal = self._edit_refusal()
+        if refusal is not None:
+            raise ApplicationError(refusal, type=ErrorType.EDIT_REFUSED, non_retryable=True)
 
     @workflow.update(name=REVIEW_UPDATE)
     @update_guard

@@ -35,7 +35,10 @@ def render(request: NotifyInput) -> tuple[str, str, str]:
     subject = SUBJECTS.get(request.outcome, "Update on your order {order_id}").format(
         order_id=request.order_id
     )
-    if request.outcome == OrderState.COMPLETED:
+    if request.event is not None:  # a change, not an outcome (an edit's new summary)
+        subject = f"Your order {request.order_id} was changed"
+        summary = f"Your order {request.order_id} was changed as you asked. The new summary:"
+    elif request.outcome == OrderState.COMPLETED:
         summary = f"Your order {request.order_id} has shipped."
         if request.tracking_number:
             summary += f" Tracking number: {request.tracking_number}."
@@ -67,13 +70,13 @@ class NotificationActivities:
         subject, text, html = render(request)
         result = self._mailer.send_once(
             request.order_id,
-            request.outcome.value,
+            request.event or request.outcome.value,
             to=request.email,
             subject=subject,
             text=text,
             html=html,
         )
-        if not result.deduplicated:
+        if not result.deduplicated and request.event is None:
             # Every outcome sends exactly one email, so the first send counts the outcome once
             # (a retry finds the email record and is deduplicated): no workflow-side action.
             count_outcome(request.outcome, request.reason)
