@@ -29,11 +29,11 @@ from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
 from oms.health import report_health
 from oms.mail.mailer import Mailer
+from oms.orders.activities.edit import EditActivities
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
-from oms.orders.activities.edit import EditActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
 from oms.returns.activities import ReturnActivities

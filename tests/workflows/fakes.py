@@ -19,7 +19,6 @@ from oms.orders.contract import ErrorType
 from oms.orders.payloads import (
     AdjustInput,
     AdjustResult,
-    ReauthorizeInput,
     AuthorizeInput,
     AuthorizeResult,
     CaptureInput,
@@ -29,6 +28,7 @@ from oms.orders.payloads import (
     OrderRef,
     PrepareInput,
     PrepareResult,
+    ReauthorizeInput,
     ReserveInput,
     ReserveResult,
     ShipInput,
