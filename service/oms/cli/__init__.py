@@ -34,6 +34,7 @@ from oms.cli import (  # noqa: E402, F401
     dev,
     dlq,
     doctor,
+    edit,
     faults,
     inventory,
     orders,

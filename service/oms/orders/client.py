@@ -40,6 +40,8 @@ from oms.orders.models import OrderMessage
 from oms.orders.payloads import (
     CancelRequest,
     CancelResponse,
+    EditRequest,
+    EditResponse,
     OrderInput,
     OrderStatus,
     ResolveRequest,
@@ -337,6 +339,21 @@ class OrderClient:
         assert isinstance(answer, ResolveResponse)
         return answer
 
+    async def edit(self, order_id: str, request: EditRequest) -> EditResponse:
+        """Change the lines of an order before capture; refused (nothing changes) afterwards,
+        or when the new lines are out of stock or their total is declined."""
+        description = await self._describe(order_id)
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            final = await self.status(order_id)
+            return EditResponse(
+                accepted=False, state=final.state, message=f"order is already {final.state}"
+            )
+        answer = await self._update(
+            order_id, OrderWorkflow.edit, request, "edit", description.task_queue
+        )
+        assert isinstance(answer, EditResponse)
+        return answer
+
     async def review(self, order_id: str, request: ReviewRequest) -> ReviewResponse:
         """Approve or reject an order held IN_REVIEW; refused for any other order."""
         description = await self._describe(order_id)
@@ -353,11 +370,13 @@ class OrderClient:
 
     async def _update(
         self, order_id: str, update: Any, request: Any, what: str, task_queue: str
-    ) -> CancelResponse | ResolveResponse | ReviewResponse:
+    ) -> CancelResponse | ResolveResponse | ReviewResponse | EditResponse:
         try:
-            answer: CancelResponse | ResolveResponse | ReviewResponse = await self._handle(
-                order_id
-            ).execute_update(update, request, rpc_timeout=UPDATE_TIMEOUT)
+            answer: (
+                CancelResponse | ResolveResponse | ReviewResponse | EditResponse
+            ) = await self._handle(order_id).execute_update(
+                update, request, rpc_timeout=UPDATE_TIMEOUT
+            )
             return answer
         except WorkflowUpdateFailedError as exc:  # the workflow's validator said no
             return await self._refused(order_id, update, str(exc.cause))
@@ -375,7 +394,7 @@ class OrderClient:
 
     async def _refused(
         self, order_id: str, update: Any, message: str | None
-    ) -> CancelResponse | ResolveResponse | ReviewResponse:
+    ) -> CancelResponse | ResolveResponse | ReviewResponse | EditResponse:
         """The answer of a refused update (`message` None: the order finished meanwhile)."""
         if update is OrderWorkflow.resolve and message is not None:
             return ResolveResponse(accepted=False, message=message)
@@ -385,6 +404,9 @@ class OrderClient:
         if update is OrderWorkflow.review:
             text = message or f"order is already {final.state}"
             return ReviewResponse(accepted=False, state=final.state, message=text)
+        if update is OrderWorkflow.edit:
+            text = message or f"order is already {final.state}"
+            return EditResponse(accepted=False, state=final.state, message=text)
         text = message or "order is already finished"
         return CancelResponse(accepted=False, state=final.state, message=text)
 
