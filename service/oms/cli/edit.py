@@ -21,10 +21,8 @@ from oms.orders.payloads import EditRequest
 @one_line_errors
 def edit(
     order_id: OrderId,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the order's steps).")],
     items: Items = None,
-    reason: Annotated[
-        str, typer.Option("--reason", help="Why (recorded in the order's steps).")
-    ] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Change the quantities of an order's lines before payment capture (QTY 0 removes a line;
