@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from oms.aws import aws_clients
+from oms.local import money_scenarios
 from oms.local.demo import DemoOrder, DemoOrderResult
 from oms.local.demo_orders import Scenario, scenario_body
 from oms.local.faults import injected_errors, set_fault
@@ -299,9 +300,10 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
     else:
         scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
                     "email-outage": email_outage, "returns": returns,
-                    "dynamodb-outage": dynamodb_outage}[name]  # fmt: skip
+                    "dynamodb-outage": dynamodb_outage, "review": money_scenarios.review,
+                    "edit": money_scenarios.edit}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
-        name=name, proves=PROVES[name], passed=all(c.ok for c in checks),
+        name=name, proves=(PROVES | money_scenarios.PROVES)[name], passed=all(c.ok for c in checks),
         seconds=round(time.monotonic() - began, 1), checks=checks, orders=results,
     )  # fmt: skip
