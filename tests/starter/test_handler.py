@@ -171,3 +171,34 @@ async def test_a_redelivery_after_the_history_is_gone_is_still_a_duplicate(
     assert gone.value.status == RPCStatusCode.NOT_FOUND
     letters = dead_letters_for(starter_runtime.intake.sqs, queues, f"GONE-{tag}")
     assert [(d.body, d.kind) for d in letters] == [(json.dumps(conflicting), "conflict")]
+
+
+def _priced(order_id: str, currency: str, price: str) -> dict[str, Any]:
+    body = order_body(order_id, lines={"MUG-RED": 1})
+    body["currency"] = currency
+    body["items"][0]["unitPrice"] = body["totalAmount"] = price
+    return body
+
+
+async def test_amounts_beyond_the_currency_minor_unit_are_dead_lettered_with_the_reason(
+    starter_runtime: starter.StarterRuntime,
+    dev_env: WorkflowEnvironment,
+    queues: QueueUrls,
+) -> None:
+    """§4: JPY 1000.50 and KWD 12.3456 are invalid (one-line reason in the DLQ), KWD 12.345
+    starts an order."""
+    tag = uuid.uuid4().hex[:8]
+    yen = _priced(f"JPY-{tag}", "JPY", "1000.50")
+    dinar = _priced(f"KWD-{tag}", "KWD", "12.3456")
+    valid = _priced(f"KWD-{tag}-OK", "KWD", "12.345")
+    response = await asyncio.to_thread(handle, event(record(yen), record(dinar), record(valid)))
+
+    assert response == {"batchItemFailures": []}
+    letters = {d.body: d for d in dead_letters_for(starter_runtime.intake.sqs, queues, tag)}
+    assert set(letters) == {json.dumps(yen), json.dumps(dinar)}
+    assert "more decimal places than JPY allows (0)" in letters[json.dumps(yen)].reason
+    assert "more decimal places than KWD allows (3)" in letters[json.dumps(dinar)].reason
+    assert all("\n" not in letter.reason for letter in letters.values())
+    started = parse_order(json.dumps(valid))
+    assert started.total_minor == 12345
+    assert await fingerprint_of(starter_runtime, dev_env, started.order_id) == started.fingerprint()
