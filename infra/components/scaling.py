@@ -94,8 +94,8 @@ class BacklogPublisher(Construct):
             role=role,
             timeout=Duration.seconds(30),
             memory_size=256,
-            # One sample a minute is enough; never two running at once.
-            reserved_concurrent_executions=1,
+            # No reserved concurrency: a fresh account's quota of 10 cannot spare any (the stack
+            # would roll back), and one run a minute of a few seconds never overlaps anyway.
             log_group=log_group,
             environment={
                 **temporal.environment,

@@ -120,7 +120,6 @@ def test_the_backlog_publisher_runs_every_minute_with_the_temporal_secret(synth:
 
     assert rule["ScheduleExpression"] == "rate(1 minute)"
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
-    assert function["ReservedConcurrentExecutions"] == 1
     assert function["Environment"]["Variables"]["OMS_METRICS"] == "emf"
     assert "OMS_TEMPORAL_SECRET_ARN" in function["Environment"]["Variables"]
 
