@@ -161,6 +161,18 @@ class Alarms(Construct):
             periods=3,
             missing=Missing.BREACHING,
         )
+        # Reachability is a metric, not the health check (oms.health): a live worker that cannot
+        # reach Temporal keeps retrying and must not be replaced; a person must know, though.
+        self._alarm(
+            "TemporalUnreachable",
+            "A worker could not reach Temporal for 3 minutes (each worker probes every 30 s; "
+            "the workers stay up and retry). Check Temporal Cloud's status page, the namespace "
+            "endpoint, the credentials secret and the NAT gateway's egress.",
+            business_metric(Metric.TEMPORAL_REACHABLE, cloudwatch.Stats.MINIMUM, TaskQueue=queue),
+            threshold=1,
+            operator=Op.LESS_THAN_THRESHOLD,
+            periods=3,
+        )
         self._alarm(
             "WorkflowTaskFailures",
             "Workflow tasks fail (non-determinism or a bug in workflow code): the affected "

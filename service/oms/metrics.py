@@ -68,6 +68,8 @@ class Metric(StrEnum):
     POLLERS = "Pollers"
     RATE_LIMITED = "NamespaceRateLimited"  # 1 while Temporal answers RESOURCE_EXHAUSTED
     ORDERS_NEEDING_ATTENTION = "OrdersNeedingAttention"
+    # Gauge from each worker (dimension TaskQueue): 1 while its Temporal frontend answers.
+    TEMPORAL_REACHABLE = "TemporalReachable"
 
 
 class EmfWriter:
