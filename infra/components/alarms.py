@@ -231,6 +231,29 @@ class Alarms(Construct):
             threshold=0,
             operator=Op.GREATER_THAN_THRESHOLD,
         )
+        # Email that cannot go out. Blocked: SES refuses to send for a reason of ours (sender
+        # not verified, sandbox, account paused, IAM); every email waits and retries.
+        self._alarm(
+            "EmailsBlocked",
+            "SES refuses to send our emails (sender not verified, sandbox, sending paused, IAM): "
+            "every customer email waits and retries. Verify the sender identity, leave the "
+            "sandbox or fix the grant; the emails then go out by themselves.",
+            business_metric(Metric.EMAILS_BLOCKED, cloudwatch.Stats.SUM).with_(period=five_minutes),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        # Rejected: SES refused a customer's address for good; that customer got no email.
+        self._alarm(
+            "EmailsRejected",
+            "SES refused customer addresses for good in the last hour: those customers got no "
+            "email about their order. `oms doctor`, the order's status; contact them another "
+            "way and look for bad addresses upstream.",
+            business_metric(Metric.EMAILS_REJECTED, cloudwatch.Stats.SUM).with_(
+                period=Duration.hours(1)
+            ),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
         # SES's account reputation: AWS reviews an account at 5% bounces / 0.1% complaints.
         for name, metric_name, threshold in (
             ("SesBounceRate", "Reputation.BounceRate", 0.04),
