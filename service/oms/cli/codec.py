@@ -70,7 +70,7 @@ def codec_server(  # noqa: PLR0917 - typer: one parameter per option
         raise CliError("the codec server needs aiohttp: pip install 'oms[local]'") from None
 
     from oms.codec import DataKeys, EnvelopeCodec, kms_client
-    from oms.codec.server import Access, build_app, listen_hosts
+    from oms.codec.server import Access, build_app, configured_token, listen_hosts
 
     settings = load_settings()
     if not settings.payload_key_id:
@@ -79,7 +79,7 @@ def codec_server(  # noqa: PLR0917 - typer: one parameter per option
             "(a KMS key id, ARN or alias/...)",
             exit_code=2,
         )
-    token = settings.codec_server_token.get_secret_value() if settings.codec_server_token else ""
+    token = configured_token(settings.codec_server_token)
     if auth is Auth.token and not token:
         raise CliError(
             "OMS_CODEC_SERVER_TOKEN is not set: set a long random token (callers send it as "

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import hdrs, web
 from google.protobuf import json_format
+from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
@@ -64,6 +65,11 @@ class Access:
         return scheme.lower() == "bearer" and hmac.compare_digest(
             presented.strip().encode(), self.token.encode()
         )
+
+
+def configured_token(secret: SecretStr | None) -> str:
+    """The token `OMS_CODEC_SERVER_TOKEN` holds, or "" when unset."""
+    return secret.get_secret_value() if secret is not None else ""
 
 
 def listen_hosts(host: str, port: int) -> frozenset[str]:
