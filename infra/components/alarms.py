@@ -23,6 +23,8 @@ from oms.metrics import Metric
 Op = cloudwatch.ComparisonOperator
 Missing = cloudwatch.TreatMissingData
 RUNBOOK = "Runbook: docs/RUNBOOK.md#"
+# Orders finish in minutes and returns/deliveries auto-upgrade: a week of draining is not normal.
+OLD_DRAIN_DAYS = 7
 
 
 class Alarms(Construct):
@@ -160,6 +162,27 @@ class Alarms(Construct):
             operator=Op.LESS_THAN_THRESHOLD,
             periods=3,
             missing=Missing.BREACHING,
+        )
+        # Worker Versioning: a build that still has work (current/ramping) or pinned orders
+        # (draining) must have workers; a drain that lasts days holds an old build alive.
+        self._alarm(
+            "BuildWithoutPollers",
+            "A current, ramping or draining worker build has no worker polling for 5 minutes: "
+            "its orders wait for nobody. `oms versions list`, `oms doctor`; check that build's "
+            "ECS service (oms-worker-BUILD) and its image.",
+            publisher.metric(Metric.BUILDS_WITHOUT_POLLERS),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+            periods=5,
+        )
+        self._alarm(
+            "OldDrain",
+            f"A worker build has been draining for over {OLD_DRAIN_DAYS} days: an order "
+            "pinned to it is stuck or very long, and its service keeps costing. Find its open "
+            "workflows and finish or move them (runbook).",
+            publisher.metric(Metric.OLDEST_DRAIN_DAYS).with_(period=Duration.hours(1)),
+            threshold=OLD_DRAIN_DAYS,
+            operator=Op.GREATER_THAN_THRESHOLD,
         )
         # Reachability is a metric, not the health check (oms.health): a live worker that cannot
         # reach Temporal keeps retrying and must not be replaced; a person must know, though.

@@ -73,6 +73,7 @@ class BacklogPublisher(Construct):
         code: lambda_.Code,
         task_queue: str,
         log_retention: logs.RetentionDays,
+        deployment_name: str = "oms",
     ) -> None:
         super().__init__(scope, construct_id)
         self.task_queue = task_queue
@@ -101,6 +102,7 @@ class BacklogPublisher(Construct):
                 **temporal.environment,
                 "OMS_TEMPORAL_SECRET_ARN": temporal.secret.secret_arn,
                 "OMS_TASK_QUEUE": task_queue,
+                "OMS_WORKER_DEPLOYMENT": deployment_name,
                 "OMS_METRICS": "emf",
                 "OMS_LOG_FORMAT": "json",
             },

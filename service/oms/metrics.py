@@ -70,6 +70,8 @@ class Metric(StrEnum):
     POLLERS = "Pollers"
     RATE_LIMITED = "NamespaceRateLimited"  # 1 while Temporal answers RESOURCE_EXHAUSTED
     ORDERS_NEEDING_ATTENTION = "OrdersNeedingAttention"
+    BUILDS_WITHOUT_POLLERS = "BuildsWithoutPollers"  # live builds no worker polls for
+    OLDEST_DRAIN_DAYS = "OldestDrainDays"  # days the oldest DRAINING build has drained
     # Gauge from each worker (dimension TaskQueue): 1 while its Temporal frontend answers.
     TEMPORAL_REACHABLE = "TemporalReachable"
 
