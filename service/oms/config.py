@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oms.orders.contract import DEFAULT_TASK_QUEUE
@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         None,
         description="AWS KMS key (id, ARN or alias/...) for payload encryption; unset: payloads "
         "are written unencrypted (unit tests only; `oms dev` and the CDK stack always set it)",
+    )
+
+    # `oms codec-server --auth token`: callers send `Authorization: Bearer <token>` (the
+    # Temporal CLI: TEMPORAL_CODEC_AUTH). A secret: never logged, never in a repr.
+    codec_server_token: SecretStr | None = Field(
+        None, description="bearer token the codec server requires (with --auth token)"
     )
 
     # Worker Versioning (CONTRACT.md §7): with a build id the worker joins the Worker Deployment

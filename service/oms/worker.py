@@ -27,7 +27,7 @@ from temporalio.worker import (
 from oms import metrics
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
-from oms.health import report_health
+from oms.health import Liveness, report_health
 from oms.mail.mailer import Mailer
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import NotificationActivities
@@ -35,9 +35,10 @@ from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
+from oms.reachability import frontend_probe, report_reachability
 from oms.returns.activities import ReturnActivities
 from oms.returns.workflow import AutoUpgradingReturnWorkflow, ReturnWorkflow
-from oms.temporal_client import connect
+from oms.temporal_client import connect_with_backoff
 
 log = logging.getLogger("oms.worker")
 
@@ -145,18 +146,30 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
     stopping = asyncio.create_task(stop.wait())
     # Before connecting: the client records SDK metrics into this runtime (oms.metrics).
     sdk_metrics = metrics.setup(settings.metrics == "emf")
-    connecting = asyncio.create_task(connect(settings))
+    # Healthy from here while alive: connecting (with backoff, as long as Temporal is down)
+    # counts as alive, so ECS does not cycle tasks through an outage (oms.health).
+    liveness = Liveness()
+    health = asyncio.create_task(report_health(liveness))
+    connecting = asyncio.create_task(connect_with_backoff(settings))
     await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not connecting.done():
         connecting.cancel()
+        health.cancel()
         log.info("stopped while connecting to Temporal")
         return
-    client = connecting.result()
+    try:
+        client = connecting.result()
+    except BaseException:
+        health.cancel()  # a wrong setting: unhealthy at once, the process exits
+        raise
     threads = settings.max_concurrent_activities  # one per activity slot
     with ThreadPoolExecutor(threads, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, executor, interceptors=interceptors)
         running = asyncio.create_task(worker.run())
-        health = asyncio.create_task(report_health(client, worker))
+        liveness.polling(worker)
+        reachability = asyncio.create_task(
+            report_reachability(frontend_probe(client), task_queue=settings.task_queue)
+        )
         publishing = asyncio.create_task(metrics.publish_periodically(sdk_metrics))
         log.info(
             "worker polling task queue %s as %s",
@@ -167,6 +180,7 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
         )
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         health.cancel()  # not polling from here on: the health check says so
+        reachability.cancel()
         if not running.done():
             log.info(
                 "draining: up to %ss for running activities", settings.graceful_shutdown_seconds
