@@ -63,6 +63,8 @@ class DeliveryStatus(WireModel):
     warehouse: str
     state: DeliveryState
     tracking_number: str
+    lines: list[ParcelLine] = Field(default_factory=list)
+    captured: Decimal | None = None
     events: list[CarrierEvent] = Field(default_factory=list)
     emails: list[DeliveryEmail] = Field(default_factory=list)
     steps: list[StepRecord] = Field(default_factory=list)

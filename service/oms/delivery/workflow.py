@@ -307,6 +307,8 @@ class DeliveryWorkflow:
             warehouse=request.warehouse,
             state=self._state,
             tracking_number=self.process.context.tracking_number,
+            lines=request.lines,
+            captured=request.captured,
             events=list(self._events),
             emails=list(self._emails),
             steps=list(self.process.steps),
