@@ -4,6 +4,7 @@ delivery that finished takes nothing (late). Real ledger (moto), time-skipping T
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from decimal import Decimal
@@ -140,13 +141,11 @@ async def test_events_reach_their_delivery_once_and_strays_are_dead_lettered(
     reasons = [m["MessageAttributes"][REASON_ATTRIBUTE]["StringValue"] for m in sqs.sent]
     assert reasons[0] == "unknown tracking number TRKNOBODY"
     assert reasons[1].startswith("invalid event")
-    assert [json.loads(m["MessageBody"]) for m in sqs.sent][0]["trackingNumber"] == "TRKNOBODY"
+    assert json.loads(sqs.sent[0]["MessageBody"])["trackingNumber"] == "TRKNOBODY"
     # the delivery is over: a late event is acknowledged and changes nothing
     late = carrier_event_body(number, CarrierStatus.IN_TRANSIT, event_id="e-3")
     assert await router.accept(message(late)) == EventOutcome.LATE
 
 
 async def _in_thread(handler: Any, event: dict[str, Any]) -> Any:
-    import asyncio
-
     return await asyncio.to_thread(handler, event, None)
