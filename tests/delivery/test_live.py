@@ -21,14 +21,15 @@ from bench.history import actions
 from oms.aws import AwsClients
 from oms.config import Settings
 from oms.delivery.client import DeliveryClient, carrier_event_body
-from oms.delivery.contract import CarrierStatus, DeliveryEmail, DeliveryState
+from oms.delivery.contract import CarrierStatus, DeliveryEmail, DeliveryState, ResolveAction
 from oms.delivery.handoff import DeliveryHandoff
 from oms.delivery.tracking import TrackingBook
+from oms.delivery.workflow import DeliveryWorkflow
 from oms.events.router import EventOutcome, EventRouter
 from oms.intake.records import Message
 from oms.local.demo_orders import order_body
 from oms.orders.client import OrderClient, Submission
-from oms.orders.contract import OrderState, order_workflow_id
+from oms.orders.contract import OrderState, SearchStatus, order_workflow_id
 from oms.orders.models import parse_order
 from oms.polling import poll_until
 from oms.resources import QueueUrls
@@ -105,3 +106,41 @@ async def test_a_shipped_order_is_followed_to_the_door(
     )
     assert followed[0].state == DeliveryState.DELIVERED
     assert followed[0].emails == [DeliveryEmail.OUT_FOR_DELIVERY, DeliveryEmail.DELIVERED]
+
+
+async def test_a_carrier_exception_is_listed_for_a_person_and_refund_settles_it(
+    dev_env: WorkflowEnvironment,
+    clients: AwsClients,
+    settings: Settings,
+    delivering_queue: str,
+) -> None:
+    ledger = clients.ledger(settings)
+    sku = f"SKU-{uuid.uuid4().hex[:8]}"
+    ledger.set_stock(sku, 5)
+    order = parse_order(json.dumps(order_body(f"DLX-{uuid.uuid4().hex[:10]}", lines={sku: 1})))
+    orders = OrderClient(dev_env.client, ledger, task_queue=delivering_queue)
+    await orders.submit(order)
+    await dev_env.client.get_workflow_handle(order_workflow_id(order.order_id)).result()
+    deliveries = DeliveryClient(dev_env.client)
+    (parcel,) = await deliveries.parcels(order.order_id)
+    router = EventRouter(
+        client=dev_env.client, tracking=TrackingBook(ledger), sqs=cast(Any, None), dlq_url=""
+    )
+    body = carrier_event_body(parcel.tracking_number, CarrierStatus.EXCEPTION)
+    await router.accept(Message(message_id="m", body=body))
+
+    listed = await poll_until(
+        lambda: orders.list(SearchStatus.NEEDS_ATTENTION, limit=100),
+        lambda found: parcel.delivery_id in {o.order_id for o in found},
+        within=30,
+        what="the delivery listed as needing attention",
+    )
+    assert parcel.delivery_id in {o.order_id for o in listed}
+    settled = await deliveries.resolve(order.order_id, ResolveAction.REFUND, "lost by carrier")
+    assert settled.accepted
+
+    handle = dev_env.client.get_workflow_handle_for(DeliveryWorkflow.run, parcel.delivery_id)
+    final = await handle.result()
+    assert final.refunded == order.total_amount  # the real gateway refunded the capture
+    assert final.emails == [DeliveryEmail.EXCEPTION, DeliveryEmail.REFUNDED]
+    assert final.attention is None
