@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     return_window_days: int = Field(30, ge=1, le=365, description="days after shipping")
     return_parcel_days: int = Field(14, ge=1, le=180, description="days to wait for a parcel")
 
+    # Deliveries (CONTRACT.md §6d): carrier events arrive on the events queue; the review
+    # request goes out this long after delivery; a parcel silent this long may be lost.
+    events_queue: str = Field("oms-events", min_length=1, description="events queue, name or URL")
+    events_dlq: str = Field("oms-events-dlq", min_length=1, description="events DLQ, name or URL")
+    review_request_days: float = Field(7, gt=0, le=365, description="days after delivery")
+    delivery_silence_days: float = Field(10, gt=0, le=365, description="days without an event")
+
     # Local only: `oms dev` workers wait this long before each activity (an interceptor in
     # oms.local); the product's activities never read it. Capped well below the activities'
     # 30 s start-to-close timeout.

@@ -27,12 +27,16 @@ from temporalio.worker import (
 from oms import metrics
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
+from oms.delivery.activities import DeliveryActivities
+from oms.delivery.handoff import DeliveryHandoff
+from oms.delivery.tracking import TrackingBook
+from oms.delivery.workflow import AutoUpgradingDeliveryWorkflow, DeliveryWorkflow
 from oms.health import Liveness, report_health
 from oms.mail.mailer import Mailer
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
-from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.activities.shipping import Handoff, ShippingActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
 from oms.reachability import frontend_probe, report_reachability
@@ -42,25 +46,33 @@ from oms.temporal_client import connect_with_backoff
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow]
+WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow, DeliveryWorkflow]
 # What a versioned worker registers instead of a workflow class of WORKFLOWS that must follow
 # new builds (returns auto-upgrade): a subclass, same workflow type, declaring
 # `@workflow.defn(name=..., versioning_behavior=VersioningBehavior.AUTO_UPGRADE)` with a `run`
 # that calls `super().run`. The behaviour cannot sit on the plain class: the SDK sends it with
 # every workflow task, and the server rejects it from an unversioned worker. Everything else is
 # Pinned (`deployment_config`).
-AUTO_UPGRADE: dict[type, type] = {ReturnWorkflow: AutoUpgradingReturnWorkflow}
+AUTO_UPGRADE: dict[type, type] = {
+    ReturnWorkflow: AutoUpgradingReturnWorkflow,
+    DeliveryWorkflow: AutoUpgradingDeliveryWorkflow,
+}
 
 
 def build_activities(
-    settings: Settings, clients: AwsClients, *, gateway: PaymentGateway | None = None
+    settings: Settings,
+    clients: AwsClients,
+    *,
+    gateway: PaymentGateway | None = None,
+    handoff: Handoff | None = None,
 ) -> list[Callable[..., Any]]:
-    """Every activity of the product, with its dependencies (tests and the bench use this)."""
+    """Every activity of the product, with its dependencies (tests and the bench use this).
+    Without `handoff` shipped parcels are not followed (no delivery workflow is started)."""
     ledger = clients.ledger(settings)
     inventory = InventoryActivities(ledger=ledger)
     gateway = gateway or SimulatedGateway(ledger)
     payment = PaymentActivities(gateway=gateway)
-    shipping = ShippingActivities(ledger=ledger)
+    shipping = ShippingActivities(ledger=ledger, handoff=handoff)
     mailer = Mailer(
         sesv2=clients.sesv2,
         ledger=ledger,
@@ -71,6 +83,7 @@ def build_activities(
     returns = ReturnActivities(
         ledger=ledger, gateway=gateway, mailer=mailer, window_days=settings.return_window_days
     )
+    delivery = DeliveryActivities(ledger=ledger, gateway=gateway, mailer=mailer)
     return [
         inventory.reserve_inventory,
         inventory.release_inventory,
@@ -87,6 +100,10 @@ def build_activities(
         returns.restock_return,
         returns.release_return,
         returns.notify_return,
+        delivery.notify_delivery,
+        delivery.refund_parcel,
+        delivery.restock_parcel,
+        delivery.reship_parcel,
     ]
 
 
@@ -118,11 +135,17 @@ def build_worker(
     interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     clients = aws_clients(max_pool_connections=settings.max_concurrent_activities)
+    handoff = DeliveryHandoff(
+        client=client,
+        loop=asyncio.get_running_loop(),
+        tracking=TrackingBook(clients.ledger(settings)),
+        settings=settings,
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=workflows(settings),
-        activities=build_activities(settings, clients),
+        activities=build_activities(settings, clients, handoff=handoff),
         activity_executor=executor,
         interceptors=interceptors,
         max_concurrent_activities=settings.max_concurrent_activities,
