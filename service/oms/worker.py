@@ -37,18 +37,23 @@ from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
 from oms.returns.activities import ReturnActivities
 from oms.returns.workflow import AutoUpgradingReturnWorkflow, ReturnWorkflow
+from oms.subscriptions.activities import SubscriptionActivities
+from oms.subscriptions.workflow import AutoUpgradingSubscriptionWorkflow, SubscriptionWorkflow
 from oms.temporal_client import connect
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow]
+WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow, SubscriptionWorkflow]
 # What a versioned worker registers instead of a workflow class of WORKFLOWS that must follow
 # new builds (returns auto-upgrade): a subclass, same workflow type, declaring
 # `@workflow.defn(name=..., versioning_behavior=VersioningBehavior.AUTO_UPGRADE)` with a `run`
 # that calls `super().run`. The behaviour cannot sit on the plain class: the SDK sends it with
 # every workflow task, and the server rejects it from an unversioned worker. Everything else is
 # Pinned (`deployment_config`).
-AUTO_UPGRADE: dict[type, type] = {ReturnWorkflow: AutoUpgradingReturnWorkflow}
+AUTO_UPGRADE: dict[type, type] = {
+    ReturnWorkflow: AutoUpgradingReturnWorkflow,
+    SubscriptionWorkflow: AutoUpgradingSubscriptionWorkflow,
+}
 
 
 def build_activities(
@@ -70,6 +75,7 @@ def build_activities(
     returns = ReturnActivities(
         ledger=ledger, gateway=gateway, mailer=mailer, window_days=settings.return_window_days
     )
+    subscriptions = SubscriptionActivities(mailer=mailer)
     return [
         inventory.reserve_inventory,
         inventory.release_inventory,
@@ -86,6 +92,7 @@ def build_activities(
         returns.restock_return,
         returns.release_return,
         returns.notify_return,
+        subscriptions.notify_subscription,
     ]
 
 
