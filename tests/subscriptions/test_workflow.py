@@ -6,6 +6,7 @@ with OMS_RECORD_HISTORIES=1)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,7 +18,13 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowQueryFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -43,6 +50,7 @@ from oms.subscriptions.payloads import (
     SkipRequest,
     SubscriptionInput,
     SubscriptionStatus,
+    SubscriptionUpdateResponse,
 )
 from oms.subscriptions.workflow import SubscriptionWorkflow
 
@@ -101,20 +109,51 @@ CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 Runner = Callable[..., Awaitable[Finished]]
 
 
-async def latest(handle: Handle) -> SubscriptionStatus:
-    return await handle.query(SubscriptionWorkflow.status)
+@dataclass
+class Live:
+    """A running subscription, reached through its newest run (the test server answers a
+    handle without run id from the first run of a continue-as-new chain)."""
 
+    client: Client
+    wid: str
+    run_id: str
 
-async def until(handle: Handle, done: Callable[[SubscriptionStatus], bool], what: str) -> Any:
-    return await poll_until(
-        lambda: latest(handle),
-        done,
-        within=20,
-        what=what,
-        retry_on=(WorkflowQueryFailedError, RPCError),  # between two runs
-        first=0.05,
-        most=0.2,
-    )
+    async def newest(self) -> Handle:
+        while True:
+            handle = self.client.get_workflow_handle(self.wid, run_id=self.run_id)
+            last = (await handle.fetch_history()).events[-1]
+            if last.event_type != CONTINUED:
+                break
+            self.run_id = (
+                last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            )
+        return self.client.get_workflow_handle_for(
+            SubscriptionWorkflow.run, self.wid, run_id=self.run_id
+        )
+
+    async def status(self) -> SubscriptionStatus:
+        return await (await self.newest()).query(SubscriptionWorkflow.status)
+
+    async def update(self, update: Any, request: Any) -> SubscriptionUpdateResponse:
+        answer: SubscriptionUpdateResponse = await (await self.newest()).execute_update(
+            update, request
+        )
+        return answer
+
+    async def attribute(self) -> str | None:
+        described = await (await self.newest()).describe()
+        return described.typed_search_attributes.get(SUBSCRIPTION_STATUS_KEY)
+
+    async def until(self, done: Callable[[SubscriptionStatus], bool], what: str) -> Any:
+        return await poll_until(
+            self.status,
+            done,
+            within=20,
+            what=what,
+            retry_on=(WorkflowQueryFailedError, RPCError),  # between two runs
+            first=0.05,
+            most=0.2,
+        )
 
 
 @pytest.fixture
@@ -127,7 +166,7 @@ async def run_subscription(time_env: WorkflowEnvironment) -> AsyncIterator[Runne
         subscription: SubscriptionMessage,
         *,
         scenario: str,
-        during: Callable[[Handle], Awaitable[None]] | None = None,
+        during: Callable[[Live], Awaitable[None]] | None = None,
         reminder_seconds: int = 3 * 86400,
     ) -> Finished:
         queue = f"tq-{uuid.uuid4().hex[:8]}"
@@ -147,11 +186,11 @@ async def run_subscription(time_env: WorkflowEnvironment) -> AsyncIterator[Runne
                     [SearchAttributePair(SUBSCRIPTION_STATUS_KEY, "ACTIVE")]
                 ),
             )
-            handle: Handle = client.get_workflow_handle_for(SubscriptionWorkflow.run, wid)
+            live = Live(client, wid, first.run_id or "")
             if during is not None:
-                await during(handle)
+                await during(live)
             # The started handle: its `result` lets the test server skip time (and follows
-            # the continue-as-new chain); `handle` (no run id) reaches the newest run.
+            # the continue-as-new chain).
             result = await first.result()
             histories = []
             run_id: str | None = first.first_execution_run_id or first.run_id
@@ -171,7 +210,7 @@ async def run_subscription(time_env: WorkflowEnvironment) -> AsyncIterator[Runne
                     orders[owid] = list(
                         (await client.get_workflow_handle(owid).fetch_history()).events
                     )
-            sa = (await handle.describe()).typed_search_attributes.get(SUBSCRIPTION_STATUS_KEY)
+            sa = await live.attribute()
         recorded.append((scenario, histories))
         return Finished(result, [list(h.events) for h in histories], orders, sa)
 
@@ -216,21 +255,19 @@ async def test_monthly_for_two_years_one_small_run_per_cycle(run_subscription: R
 async def test_pause_across_a_cycle_boundary_then_resume_charges_at_once(
     run_subscription: Runner, time_env: WorkflowEnvironment
 ) -> None:
-    async def during(handle: Handle) -> None:
-        await until(handle, lambda s: s.cycle == 2, "cycle 2")
-        paused = await handle.execute_update(SubscriptionWorkflow.pause, PauseRequest())
+    async def during(live: Live) -> None:
+        await live.until(lambda s: s.cycle == 2, "cycle 2")
+        paused = await live.update(SubscriptionWorkflow.pause, PauseRequest())
         assert paused.state == SubscriptionState.PAUSED
-        assert (await handle.describe()).typed_search_attributes.get(
-            SUBSCRIPTION_STATUS_KEY
-        ) == "PAUSED"
+        assert await live.attribute() == "PAUSED"
         await time_env.sleep(timedelta(days=70))  # two charges would have been due
-        status = await latest(handle)
+        status = await live.status()
         assert (status.cycle, len(status.orders)) == (2, 1)
-        await handle.execute_update(SubscriptionWorkflow.resume, ResumeRequest())
-        resumed = await until(handle, lambda s: s.cycle == 3, "cycle 3 after the resume")
+        await live.update(SubscriptionWorkflow.resume, ResumeRequest())
+        resumed = await live.until(lambda s: s.cycle == 3, "cycle 3 after the resume")
         assert resumed.orders[-1].state == "COMPLETED"
         assert resumed.next_charge_at is not None
-        await handle.execute_update(
+        await live.update(
             SubscriptionWorkflow.cancel, CancelSubscriptionRequest(reason="moving abroad")
         )
 
@@ -246,10 +283,10 @@ async def test_skip_and_change_apply_to_the_next_cycle(run_subscription: Runner)
     shop = FakeShop()
     subscription = message(sid(), cycles=3)
 
-    async def during(handle: Handle) -> None:
-        await until(handle, lambda s: s.cycle == 2, "cycle 2")
-        await handle.execute_update(SubscriptionWorkflow.skip, SkipRequest())
-        await handle.execute_update(
+    async def during(live: Live) -> None:
+        await live.until(lambda s: s.cycle == 2, "cycle 2")
+        await live.update(SubscriptionWorkflow.skip, SkipRequest())
+        await live.update(
             SubscriptionWorkflow.change, ChangeRequest(items={"MUG-RED": 5, "TEE-L-BLK": 0})
         )
 
@@ -268,18 +305,15 @@ async def test_dunning_ends_suspended_and_a_new_token_recovers(
     shop = FakeShop()
     subscription = message(sid(), cycles=2, token="tok_declined")
 
-    async def during(handle: Handle) -> None:
+    async def during(live: Live) -> None:
         await time_env.sleep(timedelta(days=12))  # the retries after 1, 3 and 7 days
-        suspended = await until(
-            handle, lambda s: s.state == SubscriptionState.SUSPENDED, "SUSPENDED"
-        )
-        assert suspended.dunning is not None and suspended.dunning.retries == 3
-        assert (await handle.describe()).typed_search_attributes.get(
-            SUBSCRIPTION_STATUS_KEY
-        ) == "SUSPENDED"
-        refused = await _refusal(handle, SubscriptionWorkflow.resume, ResumeRequest())
+        suspended = await live.until(lambda s: s.state == SubscriptionState.SUSPENDED, "SUSPENDED")
+        assert suspended.dunning is not None
+        assert suspended.dunning.retries == 3
+        assert await live.attribute() == "SUSPENDED"
+        refused = await _refusal(live, SubscriptionWorkflow.resume, ResumeRequest())
         assert "new --token" in refused
-        await handle.execute_update(SubscriptionWorkflow.resume, ResumeRequest(token="tok_visa"))
+        await live.update(SubscriptionWorkflow.resume, ResumeRequest(token="tok_visa"))
 
     done = await run_subscription(shop, subscription, scenario="dunning", during=during)
     assert done.result.state == SubscriptionState.FINISHED
@@ -299,15 +333,13 @@ async def test_dunning_ends_suspended_and_a_new_token_recovers(
         for e in done.runs[0]
         if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
     ]
-    gaps = [round((b - a) / timedelta(days=1)) for a, b in zip(started, started[1:4], strict=True)]
+    gaps = [round((b - a) / timedelta(days=1)) for a, b in itertools.pairwise(started[:4])]
     assert gaps == [1, 3, 7]
 
 
-async def _refusal(handle: Handle, update: Any, request: Any) -> str:
-    from temporalio.client import WorkflowUpdateFailedError
-
+async def _refusal(live: Live, update: Any, request: Any) -> str:
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(update, request)
+        await live.update(update, request)
     return str(refused.value.cause)
 
 
@@ -317,9 +349,9 @@ async def test_cancel_during_a_cycles_order_cancels_the_order_too(
     shop = FakeShop(hold="prepare_shipment")
     subscription = message(sid())
 
-    async def during(handle: Handle) -> None:
+    async def during(live: Live) -> None:
         await shop.entered.wait()
-        answer = await handle.execute_update(
+        answer = await live.update(
             SubscriptionWorkflow.cancel, CancelSubscriptionRequest(reason="no longer needed")
         )
         assert answer.accepted
@@ -334,20 +366,18 @@ async def test_cancel_during_a_cycles_order_cancels_the_order_too(
 
 
 async def test_refusals_say_why(run_subscription: Runner) -> None:
-    async def during(handle: Handle) -> None:
-        await until(handle, lambda s: s.cycle == 2, "cycle 2")
-        assert "not paused" in await _refusal(handle, SubscriptionWorkflow.resume, ResumeRequest())
+    async def during(live: Live) -> None:
+        await live.until(lambda s: s.cycle == 2, "cycle 2")
+        assert "not paused" in await _refusal(live, SubscriptionWorkflow.resume, ResumeRequest())
         unknown = ChangeRequest(items={"HAT": 1})
-        assert "not a line" in await _refusal(handle, SubscriptionWorkflow.change, unknown)
+        assert "not a line" in await _refusal(live, SubscriptionWorkflow.change, unknown)
         empty = ChangeRequest(items={"MUG-RED": 0, "TEE-L-BLK": 0})
-        assert "at least one line" in await _refusal(handle, SubscriptionWorkflow.change, empty)
-        await handle.execute_update(SubscriptionWorkflow.pause, PauseRequest())
-        assert "already paused" in await _refusal(
-            handle, SubscriptionWorkflow.pause, PauseRequest()
-        )
-        await handle.execute_update(SubscriptionWorkflow.skip, SkipRequest())
-        assert "already skipped" in await _refusal(handle, SubscriptionWorkflow.skip, SkipRequest())
-        await handle.execute_update(SubscriptionWorkflow.cancel, CancelSubscriptionRequest())
+        assert "at least one line" in await _refusal(live, SubscriptionWorkflow.change, empty)
+        await live.update(SubscriptionWorkflow.pause, PauseRequest())
+        assert "already paused" in await _refusal(live, SubscriptionWorkflow.pause, PauseRequest())
+        await live.update(SubscriptionWorkflow.skip, SkipRequest())
+        assert "already skipped" in await _refusal(live, SubscriptionWorkflow.skip, SkipRequest())
+        await live.update(SubscriptionWorkflow.cancel, CancelSubscriptionRequest())
 
     done = await run_subscription(FakeShop(), message(sid()), scenario="refusals", during=during)
     assert done.result.state == SubscriptionState.CANCELLED
