@@ -19,6 +19,7 @@ from oms.config import Settings, load_settings
 from oms.orders.client import OrderClient
 from oms.orders.ledger import Ledger
 from oms.returns.client import ReturnClient
+from oms.subscriptions.client import SubscriptionClient
 from oms.temporal_client import connect, connect_config
 
 T = TypeVar("T")
@@ -93,3 +94,9 @@ async def returns() -> ReturnClient:
         parcel_days=settings().return_parcel_days,
         attention_after_seconds=settings().attention_after_seconds,
     )
+
+
+async def subscriptions() -> SubscriptionClient:
+    from oms.intake.starter import subscription_client
+
+    return subscription_client(await temporal(), settings())

@@ -30,8 +30,8 @@ from oms.local.ports import check_ports_free, free_port, listening
 from oms.local.readiness import aws_ready, temporal_ready, wait_for_workers, wait_until_ready
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
-from oms.subscriptions.contract import SUBSCRIPTION_STATUS_ATTRIBUTE
 from oms.resources import QueueUrls, ensure_all
+from oms.subscriptions.contract import SUBSCRIPTION_STATUS_ATTRIBUTE
 from oms.temporal_client import data_converter
 
 # free_port: tests and the bench import it from here.
