@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oms.orders.contract import DEFAULT_TASK_QUEUE
@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     # parcel is awaited this many days (a durable timer) before the return expires.
     return_window_days: int = Field(30, ge=1, le=365, description="days after shipping")
     return_parcel_days: int = Field(14, ge=1, le=180, description="days to wait for a parcel")
+
+    # Deliveries (CONTRACT.md §6d): carrier events arrive on the events queue; the review
+    # request goes out this long after delivery; a parcel silent this long may be lost.
+    events_queue: str = Field("oms-events", min_length=1, description="events queue, name or URL")
+    events_dlq: str = Field("oms-events-dlq", min_length=1, description="events DLQ, name or URL")
+    review_request_days: float = Field(7, gt=0, le=365, description="days after delivery")
+    delivery_silence_days: float = Field(10, gt=0, le=365, description="days without an event")
 
     # Subscriptions (CONTRACT.md §6e): the reminder's lead before each charge, and the shortest
     # interval a subscription may have (`oms dev` lowers it to PT10S). ISO 8601 durations.
@@ -85,6 +92,12 @@ class Settings(BaseSettings):
         None,
         description="AWS KMS key (id, ARN or alias/...) for payload encryption; unset: payloads "
         "are written unencrypted (unit tests only; `oms dev` and the CDK stack always set it)",
+    )
+
+    # `oms codec-server --auth token`: callers send `Authorization: Bearer <token>` (the
+    # Temporal CLI: TEMPORAL_CODEC_AUTH). A secret: never logged, never in a repr.
+    codec_server_token: SecretStr | None = Field(
+        None, description="bearer token the codec server requires (with --auth token)"
     )
 
     # Worker Versioning (CONTRACT.md §7): with a build id the worker joins the Worker Deployment

@@ -16,6 +16,7 @@ from oms.aws import AwsClients, aws_clients
 from oms.cli.app import console
 from oms.cli.errors import CliError
 from oms.config import Settings, load_settings
+from oms.delivery.client import DeliveryClient
 from oms.orders.client import OrderClient
 from oms.orders.ledger import Ledger
 from oms.returns.client import ReturnClient
@@ -86,6 +87,10 @@ def print_json(document: Any) -> None:
             for d in document
         ]
     console.file.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+async def deliveries() -> DeliveryClient:
+    return DeliveryClient(await temporal())
 
 
 async def returns() -> ReturnClient:

@@ -226,6 +226,8 @@ class LocalStack:
         command = [
             sys.executable, "-m", "oms", "codec-server", "--host", o.host,
             "--port", str(o.codec_port), *(a for u in origins for a in ("--cors-origin", u)),
+            # Local only, on a loopback address: the Host and Origin checks still apply.
+            "--auth", "none",
         ]  # fmt: skip
         codec = self.children.start("codec", command, self._env())
         self._wait(codec, "codec server", lambda: listening(o.host, o.codec_port))
