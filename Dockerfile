@@ -26,7 +26,7 @@ RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin oms
 COPY --from=build /opt/oms /opt/oms
 COPY --from=build /opt/app /opt/app
 USER 10001
-# Healthy while the worker is connected to Temporal and polling (oms/health.py). ECS runs the
+# Healthy while the worker process is alive: connecting or polling (oms/health.py). ECS runs the
 # same command from the task definition (it ignores this instruction).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["/opt/oms/bin/python", "-m", "oms.health"]

@@ -75,6 +75,7 @@ diff: $(DEV_STAMP) $(CDK) ## cdk diff against the deployed stack
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) diff $(CDK_ARGS)
 
 deploy: $(DEV_STAMP) $(CDK) ## cdk deploy (needs AWS credentials; see docs/DEPLOY.md)
+	$(BIN)/python -m infra.deploy_guard $(CDK_ARGS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) deploy --require-approval never $(CDK_ARGS)
 
 bench: $(DEV_STAMP) ## throughput, latency and cost per order; writes bench/results/latest.json

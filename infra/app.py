@@ -11,6 +11,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from infra.config import DeployConfig
+from infra.github_oidc import GithubDeployStack
 from infra.nag import register_checks
 from infra.stack import OmsStack
 
@@ -37,6 +38,20 @@ def build(app: cdk.App) -> OmsStack:
     # Every taggable resource: cost allocation and ownership at a glance.
     for key, value in {"Project": "oms", "Stage": config.stage, "ManagedBy": "cdk"}.items():
         cdk.Tags.of(stack).add(key, value)
+    repository = app.node.try_get_context("githubRepository")
+    if repository:
+        # The deploy role of the pipeline (docs/GITHUB_OIDC.md): its own small stack, deployed
+        # once by a person (`cdk deploy OmsGithubDeploy -c githubRepository=OWNER/REPO -c
+        # temporalDeploySecret=ARN`).
+        GithubDeployStack(
+            app,
+            "OmsGithubDeploy",
+            repository=str(repository),
+            oms_stack_name=config.stack_name,
+            temporal_deploy_secret=str(app.node.try_get_context("temporalDeploySecret") or ""),
+            production=config.stage == "production",
+            description="GitHub Actions OIDC deploy role for OMS on Temporal",
+        )
     register_checks(app)
     return stack
 

@@ -152,6 +152,7 @@ class OmsStack(cdk.Stack):
             code=lambda_code,
             task_queue=config.task_queue,
             log_retention=retention,
+            deployment_name=config.worker_deployment,
         )
         scaling = BacklogScaling(
             self,
@@ -205,6 +206,10 @@ class OmsStack(cdk.Stack):
             "WorkerImageRepositoryUri": workers.build_images.repository_uri,
             # The replay gate decrypts the namespace's histories with it.
             "PayloadKeyArn": payload_key.key_arn,
+            # The build services this stack runs (newest first; "" unversioned): the next
+            # deploy unites them with Temporal's live builds, and a deploy without builds is
+            # refused while this is set (infra/deploy_guard.py).
+            "WorkerBuilds": ",".join(config.worker_builds),
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)

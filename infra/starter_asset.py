@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -27,7 +28,8 @@ import tempfile
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-LOCK_FILE = PROJECT_DIR / "infra" / "locks" / "runtime.txt"
+LOCK_FILE_PATH = Path("infra", "locks", "runtime.txt")
+LOCK_FILE = PROJECT_DIR / LOCK_FILE_PATH
 PYTHON_VERSION = "3.13"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"  # Lambda arm64 (Graviton), Amazon Linux 2023
 # Distributions in the lock that the handler never imports.
@@ -161,6 +163,34 @@ def build_starter_asset(
     _run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
           "-s", str(out_dir), "-p", "/var/task", str(out_dir)])  # fmt: skip
     return True
+
+
+def starter_sources(project_dir: Path = PROJECT_DIR) -> list[Path]:
+    """Every file the asset is built from: the recipe (this module), the lock, and the part of
+    `oms` the asset keeps. Anything else in the repository cannot change the asset."""
+    package = project_dir / "service" / "oms"
+    skipped = {package / name for name in OMS_NOT_IN_STARTER}
+    files = [
+        path
+        for path in package.rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.suffix != ".pyc"
+        and not any(path == skip or skip in path.parents for skip in skipped)
+    ]
+    return sorted(
+        [project_dir / "infra" / "starter_asset.py", project_dir / LOCK_FILE_PATH, *files]
+    )
+
+
+def starter_source_hash(project_dir: Path = PROJECT_DIR) -> str:
+    """The asset's hash from its inputs only (relative path + content of each), so a commit
+    that touches nothing the Lambdas run leaves both functions' code unchanged (no redeploy)."""
+    digest = hashlib.sha256()
+    for path in starter_sources(project_dir):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def _prune(out_dir: Path) -> None:

@@ -4,7 +4,7 @@ docs/RUNBOOK.md has the longer version under the alarm's name."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -23,6 +23,8 @@ from oms.metrics import Metric
 Op = cloudwatch.ComparisonOperator
 Missing = cloudwatch.TreatMissingData
 RUNBOOK = "Runbook: docs/RUNBOOK.md#"
+# Orders finish in minutes and returns/deliveries auto-upgrade: a week of draining is not normal.
+OLD_DRAIN_DAYS = 7
 
 
 class Alarms(Construct):
@@ -52,6 +54,29 @@ class Alarms(Construct):
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
         )
         self.topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True)
+        # `enforce_ssl` writes a topic policy (a Deny without TLS) that replaces SNS's default
+        # one, so nothing may publish unless allowed here: CloudWatch, for this account's alarms
+        # only (source conditions against the confused deputy).
+        stack = Stack.of(self)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
+            )
+        )
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
@@ -138,6 +163,39 @@ class Alarms(Construct):
             periods=3,
             missing=Missing.BREACHING,
         )
+        # Worker Versioning: a build that still has work (current/ramping) or pinned orders
+        # (draining) must have workers; a drain that lasts days holds an old build alive.
+        self._alarm(
+            "BuildWithoutPollers",
+            "A current, ramping or draining worker build has no worker polling for 5 minutes: "
+            "its orders wait for nobody. `oms versions list`, `oms doctor`; check that build's "
+            "ECS service (oms-worker-BUILD) and its image.",
+            publisher.metric(Metric.BUILDS_WITHOUT_POLLERS),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+            periods=5,
+        )
+        self._alarm(
+            "OldDrain",
+            f"A worker build has been draining for over {OLD_DRAIN_DAYS} days: an order "
+            "pinned to it is stuck or very long, and its service keeps costing. Find its open "
+            "workflows and finish or move them (runbook).",
+            publisher.metric(Metric.OLDEST_DRAIN_DAYS).with_(period=Duration.hours(1)),
+            threshold=OLD_DRAIN_DAYS,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        # Reachability is a metric, not the health check (oms.health): a live worker that cannot
+        # reach Temporal keeps retrying and must not be replaced; a person must know, though.
+        self._alarm(
+            "TemporalUnreachable",
+            "A worker could not reach Temporal for 3 minutes (each worker probes every 30 s; "
+            "the workers stay up and retry). Check Temporal Cloud's status page, the namespace "
+            "endpoint, the credentials secret and the NAT gateway's egress.",
+            business_metric(Metric.TEMPORAL_REACHABLE, cloudwatch.Stats.MINIMUM, TaskQueue=queue),
+            threshold=1,
+            operator=Op.LESS_THAN_THRESHOLD,
+            periods=3,
+        )
         self._alarm(
             "WorkflowTaskFailures",
             "Workflow tasks fail (non-determinism or a bug in workflow code): the affected "
@@ -192,6 +250,29 @@ class Alarms(Construct):
                 using_metrics=throttles,
                 label="DynamoDB throttle events",
                 period=five_minutes,
+            ),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        # Email that cannot go out. Blocked: SES refuses to send for a reason of ours (sender
+        # not verified, sandbox, account paused, IAM); every email waits and retries.
+        self._alarm(
+            "EmailsBlocked",
+            "SES refuses to send our emails (sender not verified, sandbox, sending paused, IAM): "
+            "every customer email waits and retries. Verify the sender identity, leave the "
+            "sandbox or fix the grant; the emails then go out by themselves.",
+            business_metric(Metric.EMAILS_BLOCKED, cloudwatch.Stats.SUM).with_(period=five_minutes),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        # Rejected: SES refused a customer's address for good; that customer got no email.
+        self._alarm(
+            "EmailsRejected",
+            "SES refused customer addresses for good in the last hour: those customers got no "
+            "email about their order. `oms doctor`, the order's status; contact them another "
+            "way and look for bad addresses upstream.",
+            business_metric(Metric.EMAILS_REJECTED, cloudwatch.Stats.SUM).with_(
+                period=Duration.hours(1)
             ),
             threshold=0,
             operator=Op.GREATER_THAN_THRESHOLD,

@@ -15,7 +15,12 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-from infra.starter_asset import LAMBDA_PLATFORM, PYTHON_VERSION, build_starter_asset
+from infra.starter_asset import (
+    LAMBDA_PLATFORM,
+    PYTHON_VERSION,
+    build_starter_asset,
+    starter_source_hash,
+)
 
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64  # the manylinux aarch64 wheels
@@ -49,11 +54,14 @@ class PipLocalBundling:
 def starter_code(project_dir: Path) -> lambda_.Code:
     """The Lambda asset: the handler's part of `oms` and its locked runtime dependencies.
 
-    Tests and `cdk synth -c skipLambdaBundling=true` skip bundling; then CDK neither runs pip
-    nor fingerprints the project directory (bundled assets are hashed by their output).
+    Tests and `cdk synth -c skipLambdaBundling=true` skip bundling. The hash is computed from
+    the asset's inputs only (`starter_source_hash`): CDK's default would fingerprint the whole
+    project directory, so every commit (a doc, a test) would redeploy both Lambdas.
     """
     return lambda_.Code.from_asset(
         str(project_dir),
+        asset_hash_type=cdk.AssetHashType.CUSTOM,
+        asset_hash=starter_source_hash(project_dir),
         bundling=cdk.BundlingOptions(
             # Never used (local bundling succeeds or raises) but required by the API.
             image=LAMBDA_RUNTIME.bundling_image,

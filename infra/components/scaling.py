@@ -73,6 +73,7 @@ class BacklogPublisher(Construct):
         code: lambda_.Code,
         task_queue: str,
         log_retention: logs.RetentionDays,
+        deployment_name: str = "oms",
     ) -> None:
         super().__init__(scope, construct_id)
         self.task_queue = task_queue
@@ -94,13 +95,14 @@ class BacklogPublisher(Construct):
             role=role,
             timeout=Duration.seconds(30),
             memory_size=256,
-            # One sample a minute is enough; never two running at once.
-            reserved_concurrent_executions=1,
+            # No reserved concurrency: a fresh account's quota of 10 cannot spare any (the stack
+            # would roll back), and one run a minute of a few seconds never overlaps anyway.
             log_group=log_group,
             environment={
                 **temporal.environment,
                 "OMS_TEMPORAL_SECRET_ARN": temporal.secret.secret_arn,
                 "OMS_TASK_QUEUE": task_queue,
+                "OMS_WORKER_DEPLOYMENT": deployment_name,
                 "OMS_METRICS": "emf",
                 "OMS_LOG_FORMAT": "json",
             },

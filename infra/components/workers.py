@@ -17,8 +17,10 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 
-# What the container's health check runs: exit 0 while the worker is connected and polling
-# (`oms.health`; the Dockerfile's HEALTHCHECK runs the same, ECS ignores that one).
+# What the container's health check runs: exit 0 while the worker process is alive, i.e.
+# connecting (with backoff) or its poll loop running. Not Temporal's reachability: an outage
+# must not make ECS cycle every task (`oms.health`; the Dockerfile's HEALTHCHECK runs the same,
+# ECS ignores that one).
 HEALTH_CHECK_COMMAND = ("CMD", "/opt/oms/bin/python", "-m", "oms.health")
 # Images kept in the build-images repository: far more than the live builds (rollback targets).
 MAX_BUILD_IMAGES = 30

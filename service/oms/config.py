@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oms.orders.contract import DEFAULT_TASK_QUEUE
 from oms.orders.models import ses_address
+from oms.subscriptions.schedule import parse_duration
 
 ENV_PREFIX = "OMS_"
 
@@ -55,6 +56,18 @@ class Settings(BaseSettings):
     review_above: int | None = Field(None, ge=0, description="minor units; unset: no review")
     review_timeout: timedelta = Field(timedelta(hours=24), gt=timedelta(0))
 
+    # Deliveries (CONTRACT.md §6d): carrier events arrive on the events queue; the review
+    # request goes out this long after delivery; a parcel silent this long may be lost.
+    events_queue: str = Field("oms-events", min_length=1, description="events queue, name or URL")
+    events_dlq: str = Field("oms-events-dlq", min_length=1, description="events DLQ, name or URL")
+    review_request_days: float = Field(7, gt=0, le=365, description="days after delivery")
+    delivery_silence_days: float = Field(10, gt=0, le=365, description="days without an event")
+
+    # Subscriptions (CONTRACT.md §6e): the reminder's lead before each charge, and the shortest
+    # interval a subscription may have (`oms dev` lowers it to PT10S). ISO 8601 durations.
+    subscription_reminder: str = Field("P3D", description="reminder email before each charge")
+    subscription_min_interval: str = Field("P1D", description="shortest subscription interval")
+
     # Local only: `oms dev` workers wait this long before each activity (an interceptor in
     # oms.local); the product's activities never read it. Capped well below the activities'
     # 30 s start-to-close timeout.
@@ -90,6 +103,12 @@ class Settings(BaseSettings):
         "are written unencrypted (unit tests only; `oms dev` and the CDK stack always set it)",
     )
 
+    # `oms codec-server --auth token`: callers send `Authorization: Bearer <token>` (the
+    # Temporal CLI: TEMPORAL_CODEC_AUTH). A secret: never logged, never in a repr.
+    codec_server_token: SecretStr | None = Field(
+        None, description="bearer token the codec server requires (with --auth token)"
+    )
+
     # Worker Versioning (CONTRACT.md §7): with a build id the worker joins the Worker Deployment
     # as version `<deployment>:<build id>`; unset, it is unversioned (tests, quick local use).
     build_id: str | None = Field(
@@ -114,6 +133,12 @@ class Settings(BaseSettings):
             return ses_address(value)
         except ValueError:
             raise ValueError("must be an email address such as orders@example.com") from None
+
+    @field_validator("subscription_reminder", "subscription_min_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # ValueError names the problem
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

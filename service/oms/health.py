@@ -1,9 +1,16 @@
-"""Worker health: is this worker connected to Temporal and polling its task queue?
+"""Worker health: is this worker process alive, and its poll loop running?
 
-The worker process keeps a small heartbeat file fresh while its `Worker` runs and the Temporal
-frontend answers; the container's health check (`python -m oms.health`, the Dockerfile's
-HEALTHCHECK and the ECS task definition) reads it. A file rather than a port: nothing listens,
-so the task keeps no inbound port, and the check needs no dependency.
+Liveness, not Temporal's reachability: during a Temporal outage a live worker keeps retrying
+(connect with backoff, the SDK's pollers retry by themselves) and must stay healthy; a health
+check that followed Temporal would make ECS replace every task ~90 s into the outage, the
+replacements would fail to connect, and the tasks would cycle (a deploy in flight would roll
+back). Reachability is reported separately, as a metric with an alarm (`oms.reachability`).
+
+The worker process keeps a small heartbeat file fresh while it is connecting or its `Worker`
+runs; the container's health check (`python -m oms.health`, the Dockerfile's HEALTHCHECK and
+the ECS task definition) reads it. The heartbeat is written by the event loop itself, so a
+wedged loop goes stale too. A file rather than a port: nothing listens, so the task keeps no
+inbound port, and the check needs no dependency.
 
 Exit codes of the check: 0 healthy, 1 unhealthy (missing, stale or unreadable heartbeat).
 """
@@ -13,25 +20,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from temporalio.client import Client
-
-log = logging.getLogger("oms.health")
+from typing import Literal, Protocol
 
 DEFAULT_HEALTH_FILE = Path(tempfile.gettempdir()) / "oms-worker.health"
 HEARTBEAT_SECONDS = 10.0
-# Three missed heartbeats: a slow frontend call or a busy event loop is not yet unhealthy.
+# Three missed heartbeats: a busy event loop is not yet unhealthy.
 MAX_AGE_SECONDS = 3 * HEARTBEAT_SECONDS
-PROBE_TIMEOUT = timedelta(seconds=5)
+
+Phase = Literal["connecting", "polling", "stopping"]
 
 
 class RunningWorker(Protocol):
@@ -39,32 +41,36 @@ class RunningWorker(Protocol):
     def is_running(self) -> bool: ...
 
 
-async def frontend_answers(client: Client) -> bool:
-    """One cheap, non-billable call (GetSystemInfo) to the namespace's frontend."""
-    # Imported here: the health check command (every 30 s) then loads no SDK at all.
-    from temporalio.api.workflowservice.v1 import GetSystemInfoRequest  # noqa: PLC0415
+@dataclass
+class Liveness:
+    """What the worker process is doing; `alive` is what the health check reports."""
 
-    try:
-        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=PROBE_TIMEOUT)
-    except Exception as exc:
-        log.warning("health: Temporal frontend unreachable: %s", exc)
+    phase: Phase = "connecting"
+    worker: RunningWorker | None = None
+
+    def polling(self, worker: RunningWorker) -> None:
+        self.phase, self.worker = "polling", worker
+
+    def alive(self) -> bool:
+        if self.phase == "connecting":
+            return True  # retrying with backoff is alive: Temporal may be down, not us
+        if self.phase == "polling":
+            return self.worker is not None and self.worker.is_running
         return False
-    return True
 
 
 async def report_health(
-    client: Client,
-    worker: RunningWorker,
+    liveness: Liveness,
     *,
     path: Path = DEFAULT_HEALTH_FILE,
     interval: float = HEARTBEAT_SECONDS,
 ) -> None:
-    """Until cancelled: refresh the heartbeat while the worker polls and Temporal answers,
-    remove it otherwise. Cancelling (the worker is stopping) removes it."""
+    """Until cancelled: refresh the heartbeat while the process is alive (connecting, or its
+    poll loop running), remove it otherwise. Cancelling (the worker is stopping) removes it."""
     try:
         while True:
-            if worker.is_running and await frontend_answers(client):
-                write_heartbeat(path)
+            if liveness.alive():
+                write_heartbeat(path, phase=liveness.phase)
             else:
                 clear_heartbeat(path)
             await asyncio.sleep(interval)
@@ -72,11 +78,11 @@ async def report_health(
         clear_heartbeat(path)
 
 
-def write_heartbeat(path: Path, *, now: float | None = None) -> None:
+def write_heartbeat(path: Path, *, now: float | None = None, phase: Phase = "polling") -> None:
     """Atomically (write, then rename): the check never reads half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}")
-    scratch.write_text(json.dumps({"at": time.time() if now is None else now}))
+    scratch.write_text(json.dumps({"at": time.time() if now is None else now, "phase": phase}))
     scratch.replace(path)
 
 
@@ -95,7 +101,8 @@ def heartbeat_age(path: Path, *, now: float | None = None) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m oms.health", description="Exit 0 if the worker is connected and polling."
+        prog="python -m oms.health",
+        description="Exit 0 if the worker process is alive (connecting, or its poll loop running).",
     )
     parser.add_argument("--file", type=Path, default=DEFAULT_HEALTH_FILE)
     parser.add_argument("--max-age", type=float, default=MAX_AGE_SECONDS, metavar="SECONDS")

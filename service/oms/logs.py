@@ -12,6 +12,7 @@ import sys
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from oms.config import Settings
+from oms.redaction import EmailRedactingFilter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -22,6 +23,8 @@ def configure_logging(settings: Settings, *, service: str) -> None:
         handler.setFormatter(LambdaPowertoolsFormatter(service=service))
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    # On the handler, not a logger: records of every logger (the SDK's, botocore's) pass here.
+    handler.addFilter(EmailRedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

@@ -59,7 +59,9 @@ class Metric(StrEnum):
     ORDERS_CANCELLED = "OrdersCancelled"
     ORDERS_FAILED = "OrdersFailed"  # dimension Reason: OUT_OF_STOCK, PAYMENT_DECLINED, ...
     EMAILS_SENT = "EmailsSent"
-    EMAILS_REJECTED = "EmailsRejected"
+    EMAILS_REJECTED = "EmailsRejected"  # an address SES refused for good (final)
+    # SES refused to send for a reason of ours (sender, sandbox, account); dimension Reason.
+    EMAILS_BLOCKED = "EmailsBlocked"
     START_THROTTLED = "StartThrottled"  # a start refused with RESOURCE_EXHAUSTED
     START_FAILED = "StartFailures"  # a record that failed (SQS delivers it again)
     # Gauges from the backlog publisher (dimension TaskQueue, except OrdersNeedingAttention).
@@ -68,6 +70,10 @@ class Metric(StrEnum):
     POLLERS = "Pollers"
     RATE_LIMITED = "NamespaceRateLimited"  # 1 while Temporal answers RESOURCE_EXHAUSTED
     ORDERS_NEEDING_ATTENTION = "OrdersNeedingAttention"
+    BUILDS_WITHOUT_POLLERS = "BuildsWithoutPollers"  # live builds no worker polls for
+    OLDEST_DRAIN_DAYS = "OldestDrainDays"  # days the oldest DRAINING build has drained
+    # Gauge from each worker (dimension TaskQueue): 1 while its Temporal frontend answers.
+    TEMPORAL_REACHABLE = "TemporalReachable"
 
 
 class EmfWriter:

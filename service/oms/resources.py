@@ -20,6 +20,8 @@ VISIBILITY_TIMEOUT_SECONDS = 180  # >= 6x the starter's timeout, as in the CDK s
 class QueueUrls:
     intake: str
     dlq: str
+    events: str = ""  # carrier and supplier events (CONTRACT.md §4)
+    events_dlq: str = ""
 
 
 def ensure_tables(dynamodb: Any, settings: Settings) -> None:
@@ -46,20 +48,26 @@ def queue_url(sqs: Any, name_or_url: str) -> str:
     return str(sqs.get_queue_url(QueueName=name_or_url)["QueueUrl"])
 
 
-def ensure_queues(sqs: Any, settings: Settings) -> QueueUrls:
-    dlq = sqs.create_queue(QueueName=settings.dlq)["QueueUrl"]
+def _queue_with_dlq(sqs: Any, name: str, dlq_name: str) -> tuple[str, str]:
+    dlq = sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-    intake = sqs.create_queue(
-        QueueName=settings.intake_queue,
+    queue = sqs.create_queue(
+        QueueName=name,
         Attributes={
             "RedrivePolicy": json.dumps(redrive),
             "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
         },
     )["QueueUrl"]
-    return QueueUrls(intake=intake, dlq=dlq)
+    return queue, dlq
+
+
+def ensure_queues(sqs: Any, settings: Settings) -> QueueUrls:
+    intake, dlq = _queue_with_dlq(sqs, settings.intake_queue, settings.dlq)
+    events, events_dlq = _queue_with_dlq(sqs, settings.events_queue, settings.events_dlq)
+    return QueueUrls(intake=intake, dlq=dlq, events=events, events_dlq=events_dlq)
 
 
 def ensure_sender(sesv2: Any, settings: Settings) -> None:

@@ -10,8 +10,11 @@ traces moved into the encrypted failure payload.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import boto3
@@ -20,9 +23,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
 from temporalio.service import TLSConfig
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_not_exception_type,
+    wait_exponential_jitter,
+)
 
 from oms.codec import DataKeys, EnvelopeCodec, kms_client
 from oms.config import Settings, SettingsError
+
+log = logging.getLogger("oms.temporal_client")
 
 DEFAULT_ADDRESS = "localhost:7233"
 
@@ -63,6 +74,40 @@ def data_converter(settings: Settings, kms: Any | None = None) -> DataConverter:
         payload_codec=EnvelopeCodec(keys),
         # Failure messages are not payloads unless this moves them into one.
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+async def connect_with_backoff(
+    settings: Settings,
+    *,
+    first: float = 1.0,
+    most: float = 30.0,
+    attempt: Callable[[Settings], Awaitable[Client]] | None = None,
+) -> Client:
+    """Connect, retrying for as long as it takes (the caller cancels, e.g. on SIGTERM):
+    exponential backoff with jitter from `first` to `most` seconds. A worker started during a
+    Temporal outage waits it out instead of exiting and being restarted in a loop. A wrong
+    setting (`SettingsError`) is not retried: it fails at start-up, naming the setting."""
+    connect_once = attempt or connect
+    retrying = AsyncRetrying(
+        retry=retry_if_not_exception_type((SettingsError, asyncio.CancelledError)),
+        wait=wait_exponential_jitter(multiplier=first, max=most),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    client: Client = await retrying(connect_once, settings)
+    return client
+
+
+def _log_retry(state: RetryCallState) -> None:
+    outcome = state.outcome
+    reason = outcome.exception() if outcome is not None else None
+    delay = state.next_action.sleep if state.next_action else 0
+    log.warning(
+        "connecting to Temporal failed (attempt %d, next in %.0f s): %s",
+        state.attempt_number,
+        delay,
+        reason,
     )
 
 

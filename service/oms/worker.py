@@ -27,40 +27,56 @@ from temporalio.worker import (
 from oms import metrics
 from oms.aws import AwsClients, aws_clients
 from oms.config import Settings
-from oms.health import report_health
+from oms.delivery.activities import DeliveryActivities
+from oms.delivery.handoff import DeliveryHandoff
+from oms.delivery.tracking import TrackingBook
+from oms.delivery.workflow import AutoUpgradingDeliveryWorkflow, DeliveryWorkflow
+from oms.health import Liveness, report_health
 from oms.mail.mailer import Mailer
 from oms.orders.activities.edit import EditActivities
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
-from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.activities.shipping import Handoff, ShippingActivities
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
+from oms.reachability import frontend_probe, report_reachability
 from oms.returns.activities import ReturnActivities
 from oms.returns.workflow import AutoUpgradingReturnWorkflow, ReturnWorkflow
-from oms.temporal_client import connect
+from oms.subscriptions.activities import SubscriptionActivities
+from oms.subscriptions.workflow import AutoUpgradingSubscriptionWorkflow, SubscriptionWorkflow
+from oms.temporal_client import connect_with_backoff
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow]
+WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow, DeliveryWorkflow, SubscriptionWorkflow]
 # What a versioned worker registers instead of a workflow class of WORKFLOWS that must follow
 # new builds (returns auto-upgrade): a subclass, same workflow type, declaring
 # `@workflow.defn(name=..., versioning_behavior=VersioningBehavior.AUTO_UPGRADE)` with a `run`
 # that calls `super().run`. The behaviour cannot sit on the plain class: the SDK sends it with
 # every workflow task, and the server rejects it from an unversioned worker. Everything else is
 # Pinned (`deployment_config`).
-AUTO_UPGRADE: dict[type, type] = {ReturnWorkflow: AutoUpgradingReturnWorkflow}
+AUTO_UPGRADE: dict[type, type] = {
+    ReturnWorkflow: AutoUpgradingReturnWorkflow,
+    DeliveryWorkflow: AutoUpgradingDeliveryWorkflow,
+    SubscriptionWorkflow: AutoUpgradingSubscriptionWorkflow,
+}
 
 
 def build_activities(
-    settings: Settings, clients: AwsClients, *, gateway: PaymentGateway | None = None
+    settings: Settings,
+    clients: AwsClients,
+    *,
+    gateway: PaymentGateway | None = None,
+    handoff: Handoff | None = None,
 ) -> list[Callable[..., Any]]:
-    """Every activity of the product, with its dependencies (tests and the bench use this)."""
+    """Every activity of the product, with its dependencies (tests and the bench use this).
+    Without `handoff` shipped parcels are not followed (no delivery workflow is started)."""
     ledger = clients.ledger(settings)
     inventory = InventoryActivities(ledger=ledger)
     gateway = gateway or SimulatedGateway(ledger, validity=settings.authorization_validity)
     payment = PaymentActivities(gateway=gateway)
-    shipping = ShippingActivities(ledger=ledger)
+    shipping = ShippingActivities(ledger=ledger, handoff=handoff)
     mailer = Mailer(
         sesv2=clients.sesv2,
         ledger=ledger,
@@ -72,6 +88,8 @@ def build_activities(
     returns = ReturnActivities(
         ledger=ledger, gateway=gateway, mailer=mailer, window_days=settings.return_window_days
     )
+    delivery = DeliveryActivities(ledger=ledger, gateway=gateway, mailer=mailer)
+    subscriptions = SubscriptionActivities(mailer=mailer)
     return [
         inventory.reserve_inventory,
         inventory.release_inventory,
@@ -90,6 +108,11 @@ def build_activities(
         returns.restock_return,
         returns.release_return,
         returns.notify_return,
+        delivery.notify_delivery,
+        delivery.refund_parcel,
+        delivery.restock_parcel,
+        delivery.reship_parcel,
+        subscriptions.notify_subscription,
     ]
 
 
@@ -121,11 +144,17 @@ def build_worker(
     interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     clients = aws_clients(max_pool_connections=settings.max_concurrent_activities)
+    handoff = DeliveryHandoff(
+        client=client,
+        loop=asyncio.get_running_loop(),
+        tracking=TrackingBook(clients.ledger(settings)),
+        settings=settings,
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=workflows(settings),
-        activities=build_activities(settings, clients),
+        activities=build_activities(settings, clients, handoff=handoff),
         activity_executor=executor,
         interceptors=interceptors,
         max_concurrent_activities=settings.max_concurrent_activities,
@@ -149,18 +178,30 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
     stopping = asyncio.create_task(stop.wait())
     # Before connecting: the client records SDK metrics into this runtime (oms.metrics).
     sdk_metrics = metrics.setup(settings.metrics == "emf")
-    connecting = asyncio.create_task(connect(settings))
+    # Healthy from here while alive: connecting (with backoff, as long as Temporal is down)
+    # counts as alive, so ECS does not cycle tasks through an outage (oms.health).
+    liveness = Liveness()
+    health = asyncio.create_task(report_health(liveness))
+    connecting = asyncio.create_task(connect_with_backoff(settings))
     await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not connecting.done():
         connecting.cancel()
+        health.cancel()
         log.info("stopped while connecting to Temporal")
         return
-    client = connecting.result()
+    try:
+        client = connecting.result()
+    except BaseException:
+        health.cancel()  # a wrong setting: unhealthy at once, the process exits
+        raise
     threads = settings.max_concurrent_activities  # one per activity slot
     with ThreadPoolExecutor(threads, thread_name_prefix="activity") as executor:
         worker = build_worker(client, settings, executor, interceptors=interceptors)
         running = asyncio.create_task(worker.run())
-        health = asyncio.create_task(report_health(client, worker))
+        liveness.polling(worker)
+        reachability = asyncio.create_task(
+            report_reachability(frontend_probe(client), task_queue=settings.task_queue)
+        )
         publishing = asyncio.create_task(metrics.publish_periodically(sdk_metrics))
         log.info(
             "worker polling task queue %s as %s",
@@ -171,6 +212,7 @@ async def run_worker(settings: Settings, *, interceptors: Sequence[Interceptor] 
         )
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         health.cancel()  # not polling from here on: the health check says so
+        reachability.cancel()
         if not running.done():
             log.info(
                 "draining: up to %ss for running activities", settings.graceful_shutdown_seconds

@@ -1,8 +1,11 @@
 """Email against moto's SES: one email per (order, event), even when the activity is retried;
-an address SES refuses for good is recorded and never retried; an outage is retried."""
+an address SES refuses for good is recorded and never retried; an outage or a problem of the
+sender (unverified, sandbox, paused) is retried."""
 
 from __future__ import annotations
 
+import io
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +13,10 @@ import pytest
 from botocore.exceptions import ClientError
 from temporalio.testing import ActivityEnvironment
 
+from oms import metrics
 from oms.local.moto import sent_emails
 from oms.mail.mailer import Email, Mailer
+from oms.mail.ses_errors import EmailBlockedError
 from oms.orders.activities.notification import NotificationActivities, render
 from oms.orders.contract import OrderState
 from oms.orders.ledger import Ledger
@@ -36,17 +41,19 @@ def notify(order_id: str, outcome: OrderState = OrderState.COMPLETED) -> NotifyI
 class RefusingSes:
     """An SESv2 client that answers every send with `code`, as SES does."""
 
-    def __init__(self, code: str) -> None:
-        self.code = code
+    def __init__(self, code: str, message: str = "refused") -> None:
+        self.code, self.message = code, message
         self.calls = 0
 
     def send_email(self, **_request: Any) -> dict[str, Any]:
         self.calls += 1
-        raise ClientError({"Error": {"Code": self.code, "Message": "refused"}}, "SendEmail")
+        raise ClientError({"Error": {"Code": self.code, "Message": self.message}}, "SendEmail")
 
 
-def refusing(ledger: Ledger, code: str) -> tuple[NotificationActivities, RefusingSes]:
-    ses = RefusingSes(code)
+def refusing(
+    ledger: Ledger, code: str, message: str = "refused"
+) -> tuple[NotificationActivities, RefusingSes]:
+    ses = RefusingSes(code, message)
     mailer = Mailer(
         sesv2=ses,  # type: ignore[arg-type]
         ledger=ledger,
@@ -94,11 +101,19 @@ def test_each_outcome_of_an_order_gets_its_own_email(
     ]
 
 
-@pytest.mark.parametrize("code", ["MessageRejected", "BadRequestException"])
-def test_a_permanent_rejection_is_recorded_and_not_retried(
-    ledger: Ledger, order_id: str, code: str
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("MessageRejected", "Address blacklisted."),
+        ("MessageRejected", "Recipient address rejected: grace@example.com"),
+        ("BadRequestException", "Illegal address"),
+        ("BadRequestException", "Missing final '@domain'"),
+    ],
+)
+def test_a_refused_address_is_recorded_and_not_retried(
+    ledger: Ledger, order_id: str, code: str, message: str
 ) -> None:
-    activities, ses = refusing(ledger, code)
+    activities, ses = refusing(ledger, code, message)
     first = ActivityEnvironment().run(activities.notify_customer, notify(order_id))
     again = ActivityEnvironment().run(activities.notify_customer, notify(order_id))
     assert first.rejected is not None
@@ -109,6 +124,59 @@ def test_a_permanent_rejection_is_recorded_and_not_retried(
     record = ledger.get(Email, order_id, "EMAIL#COMPLETED")
     assert record is not None
     assert record.status == Status.REJECTED
+
+
+UNVERIFIED = (
+    "Email address is not verified. The following identities failed the check in region "
+    "EU-WEST-1: orders@example.com, grace@example.com"
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("MessageRejected", UNVERIFIED),  # the sender (or a sandbox recipient) not verified
+        ("AccessDeniedException", "not authorized to perform ses:SendEmail on grace@example.com"),
+        ("SendingPausedException", "Sending is paused for this account"),
+        ("AccountSuspendedException", "suspended"),
+        ("NotFoundException", "Configuration set <oms> does not exist."),
+        ("MessageRejected", "something SES has never said before"),
+    ],
+)
+def test_a_problem_of_the_sender_retries_alarms_and_never_drops_the_email(
+    ledger: Ledger,
+    notification: NotificationActivities,
+    moto_endpoint: str,
+    order_id: str,
+    code: str,
+    message: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 20: an unverified sender answers MessageRejected too; reading it as a bad address
+    dropped every email silently. It must retry (Temporal), count EmailsBlocked, and say why
+    without the customer's address."""
+    stream = io.StringIO()
+    metrics.configure(enabled=True, stream=stream)
+    activities, ses = refusing(ledger, code, message)
+    try:
+        with pytest.raises(EmailBlockedError) as blocked:
+            ActivityEnvironment().run(activities.notify_customer, notify(order_id))
+    finally:
+        metrics.configure(enabled=False)
+
+    assert ses.calls == 1
+    assert ledger.get(Email, order_id, "EMAIL#COMPLETED") is None  # nothing final recorded
+    assert code in str(blocked.value)
+    assert "@" not in str(blocked.value)
+    assert blocked.value.__cause__ is None
+    assert blocked.value.__suppress_context__
+    assert "grace@example.com" not in caplog.text
+    (emitted,) = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert emitted["EmailsBlocked"] == 1
+    assert emitted["Reason"] == code
+    # Fixed (SES answers): the retry sends the one email.
+    sent = ActivityEnvironment().run(notification.notify_customer, notify(order_id))
+    assert sent.message_id
 
 
 def test_an_ses_outage_raises_so_temporal_retries_and_records_nothing(

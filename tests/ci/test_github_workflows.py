@@ -177,10 +177,12 @@ def test_nothing_is_installed_or_synthesised_once_credentials_exist() -> None:
     index, _ = credentials_step()
     after = [s["run"] for s in deploy_job()["steps"][index + 1 :]]
 
-    # diff, deploy (both of the assembly synthesised before the credentials), smoke check, the
-    # image kept under its build id, the promote once the new build's workers poll
-    assert len(after) == 5
-    diff, deploy, smoke, keep, promote = after
+    # the image kept under its build id before the deploy (when its repository exists), diff,
+    # deploy (both of the assembly synthesised before the credentials), smoke check, the push
+    # of a first deploy, the promote once the new build's workers poll
+    assert len(after) == 6
+    early, diff, deploy, smoke, keep, promote = after
+    assert 'docker push "${repository}:${BUILD_ID}"' in early
     assert "diff --app cdk.out" in diff
     assert "deploy --app cdk.out" in deploy
     assert "--require-approval never" in deploy
@@ -270,11 +272,30 @@ def test_ci_cancels_runs_made_obsolete_by_a_newer_push_to_the_same_ref() -> None
     assert concurrency["cancel-in-progress"] is True
 
 
-def test_deploys_queue_and_never_overlap_or_get_cancelled() -> None:
-    assert deploy_job()["concurrency"] == {
+def test_plan_and_deploy_run_under_one_lock_that_is_never_cancelled() -> None:
+    """Issue 20: with the plan outside the lock, a later run computed the live builds before an
+    earlier run promoted its build, then deleted that build's service. The lock is the run's."""
+    assert workflow("deploy.yml")["concurrency"] == {
         "group": "deploy-production",
         "cancel-in-progress": False,
     }
+    for name, job in jobs("deploy.yml").items():
+        assert "concurrency" not in job, f"{name} has a lock of its own"
+
+
+def test_the_live_builds_include_the_services_the_stack_runs() -> None:
+    plan = jobs("deploy.yml")["plan"]
+    (builds,) = [s["run"] for s in plan["steps"] if "live-builds" in s.get("run", "")]
+    assert "OutputKey=='WorkerBuilds'" in builds
+    assert '--existing "${existing}"' in builds
+
+
+def test_the_image_is_pushed_before_the_deploy_and_promoted_after_it() -> None:
+    steps = [s.get("run", "") for s in deploy_job()["steps"]]
+    pushes = [i for i, run in enumerate(steps) if "docker push" in run]
+    deploy = next(i for i, run in enumerate(steps) if "deploy --app cdk.out" in run)
+    promote = next(i for i, run in enumerate(steps) if "oms versions promote" in run)
+    assert pushes[0] < deploy < promote
 
 
 def test_ci_runs_on_every_push_and_pull_request_and_can_be_called() -> None:

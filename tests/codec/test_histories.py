@@ -93,12 +93,18 @@ async def running_worker(
             yield
 
 
+TOKEN = "test-token-" + "x" * 32
+
+
 @pytest.fixture(scope="module")
 def codec_server(
     moto_endpoint: str, dev_address: str, encrypted_settings: Settings
 ) -> Iterator[str]:
     port = free_port()
-    env = process_env(moto_endpoint, dev_address, encrypted_settings)
+    env = {
+        **process_env(moto_endpoint, dev_address, encrypted_settings),
+        "OMS_CODEC_SERVER_TOKEN": TOKEN,
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "oms", "codec-server", "--port", str(port), "--cors-origin", UI],
         env=env,
@@ -121,7 +127,11 @@ async def post_decode(endpoint: str, payloads: list[dict[str, Any]]) -> list[dic
                 async with session.post(
                     f"{endpoint}/decode",
                     json={"payloads": payloads},
-                    headers={"X-Namespace": "default", "Origin": UI},
+                    headers={
+                        "X-Namespace": "default",
+                        "Origin": UI,
+                        "Authorization": f"Bearer {TOKEN}",
+                    },
                 ) as answer:
                     assert answer.status == 200, await answer.text()
                     assert answer.headers["Access-Control-Allow-Origin"] == UI

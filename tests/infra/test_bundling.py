@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
 
-from infra.components.bundling import PipLocalBundling
-from infra.starter_asset import NOT_IN_STARTER, PROJECT_DIR, AssetError, locked_requirements
+from infra.app import BUNDLING_STACKS
+from infra.components.bundling import LAMBDA_RUNTIME, PipLocalBundling, starter_code
+from infra.starter_asset import (
+    NOT_IN_STARTER,
+    PROJECT_DIR,
+    AssetError,
+    locked_requirements,
+    starter_source_hash,
+)
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from tests.infra.conftest import Synth
 
 LOCK = """# header comment
 annotated-doc==0.0.7 \\
@@ -58,3 +71,83 @@ def test_a_failed_pip_install_raises_rather_than_asking_for_docker(tmp_path: Pat
     assert "--platform manylinux2014_aarch64" in str(failure.value)
     assert "--python-version 3.13" in str(failure.value)
     assert "--require-hashes" in str(failure.value)
+
+
+def _project_copy(root: Path) -> Path:
+    """The files the asset hash may read, plus some it must ignore, in a scratch project."""
+    shutil.copytree(PROJECT_DIR / "service" / "oms", root / "service" / "oms",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    (root / "infra" / "locks").mkdir(parents=True)
+    shutil.copy(PROJECT_DIR / "infra" / "starter_asset.py", root / "infra")
+    shutil.copy(PROJECT_DIR / "infra" / "locks" / "runtime.txt", root / "infra" / "locks")
+    (root / "README.md").write_text("readme\n")
+    return root
+
+
+def test_the_lambda_asset_hash_ignores_changes_outside_what_the_lambda_runs(
+    tmp_path: Path,
+) -> None:
+    project = _project_copy(tmp_path)
+    before = starter_source_hash(project)
+
+    (project / "README.md").write_text("a new paragraph\n")
+    (project / "service" / "oms" / "cli" / "app.py").write_text("# the CLI changed\n")
+    (project / "service" / "oms" / "local" / "new_scenario.py").write_text("X = 1\n")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_new.py").write_text("def test(): ...\n")
+
+    assert starter_source_hash(project) == before
+
+
+@pytest.mark.parametrize(
+    "changed",
+    ["service/oms/intake/starter.py", "infra/locks/runtime.txt", "infra/starter_asset.py"],
+)
+def test_the_lambda_asset_hash_follows_what_the_lambda_runs(tmp_path: Path, changed: str) -> None:
+    project = _project_copy(tmp_path)
+    before = starter_source_hash(project)
+
+    with (project / changed).open("a") as file:
+        file.write("\n# changed\n")
+
+    assert starter_source_hash(project) != before
+
+
+def _asset_key(project: Path) -> str:
+    """The S3 key CDK gives the Lambda code of `project` (a tiny app, bundling skipped as in
+    every test synth; the whole stack's synth is the session's one, elsewhere)."""
+    app = cdk.App(outdir=str(project / "cdk.out"), context={BUNDLING_STACKS: []})
+    stack = cdk.Stack(app, "Asset")
+    lambda_.Function(
+        stack,
+        "Function",
+        runtime=LAMBDA_RUNTIME,
+        handler="oms.intake.starter.lambda_handler",
+        code=starter_code(project),
+    )
+    (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+    return str(function["Properties"]["Code"]["S3Key"])
+
+
+def test_cdk_redeploys_the_lambdas_only_when_what_they_run_changes(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path)
+    first = _asset_key(project)
+
+    (project / "README.md").write_text("only the docs changed\n")
+    (project / "service" / "oms" / "cli" / "app.py").write_text("# the CLI changed\n")
+    unrelated = _asset_key(project)
+    with (project / "service" / "oms" / "intake" / "starter.py").open("a") as file:
+        file.write("\n# the handler changed\n")
+    related = _asset_key(project)
+
+    assert unrelated == first
+    assert related != first
+
+
+def test_the_starter_and_the_backlog_publisher_share_one_asset(synth: Synth) -> None:
+    codes = {
+        json.dumps(resource["Properties"]["Code"], sort_keys=True)
+        for resource in synth.of_type("AWS::Lambda::Function").values()
+        if resource["Properties"].get("Handler", "").startswith("oms.")
+    }
+    assert len(codes) == 1

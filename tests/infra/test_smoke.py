@@ -72,15 +72,36 @@ def test_the_canary_fails_when_nothing_consumes_the_queue(sqs: Any) -> None:
     assert "still on the intake queue" in check.detail
 
 
-def test_a_dead_letter_fails_the_queue_check(sqs: Any) -> None:
+def test_a_dead_letter_only_warns_in_the_queue_check(sqs: Any) -> None:
+    """Old dead letters are not the deploy's fault: they must not fail every deploy."""
     intake, dlq = queues(sqs)
-    assert check_queues(sqs, intake, dlq).ok
+    assert not check_queues(sqs, intake, dlq).warning
     sqs.send_message(QueueUrl=dlq, MessageBody="{}")
 
     check = check_queues(sqs, intake, dlq)
 
-    assert not check.ok
+    assert check.ok
+    assert check.warning
     assert "1 dead letter" in check.detail
+
+
+def test_the_canary_fails_on_a_new_dead_letter_not_on_old_ones(sqs: Any) -> None:
+    intake, dlq = queues(sqs)
+    sqs.send_message(QueueUrl=dlq, MessageBody="{}")  # from before this deploy
+    clock = FakeClock()
+
+    def starter_dead_letters(seconds: float) -> None:
+        clock.now += seconds
+        for message in sqs.receive_message(QueueUrl=intake).get("Messages", []):
+            sqs.send_message(QueueUrl=dlq, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=intake, ReceiptHandle=message["ReceiptHandle"])
+
+    check = run_canary(
+        sqs, intake, dlq, "orders@shop.example.com", clock=clock, pause=starter_dead_letters
+    )
+
+    assert not check.ok
+    assert "grew to 2" in check.detail
 
 
 def test_outputs_are_read_from_cdk_deploy_outputs_file(tmp_path: Any) -> None:

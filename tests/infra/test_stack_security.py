@@ -211,3 +211,40 @@ def test_every_alarm_notifies_the_encrypted_topic(synth: Synth) -> None:
         "email",
         "oncall@shop.example.com",
     )
+
+
+def test_cloudwatch_may_publish_to_the_alarm_topic_for_this_accounts_alarms_only(
+    synth: Synth,
+) -> None:
+    """`enforce_ssl` replaces SNS's default topic policy: without an explicit Allow, CloudWatch
+    cannot publish and every alarm stays silent (the Deny-only policy the issue found)."""
+    topic_id, _ = synth.one("AWS::SNS::Topic")
+    _, policy = synth.one("AWS::SNS::TopicPolicy")
+    statements = policy["PolicyDocument"]["Statement"]
+    allows = [
+        s
+        for s in statements
+        if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+
+    (allow,) = allows
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Resource"] == {"Ref": topic_id}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    (source,) = allow["Condition"]["ArnLike"].values()
+    assert ":alarm:*" in json.dumps(source)
+    assert policy["Topics"] == [{"Ref": topic_id}]
+    # The TLS rule is still there, and denies nothing over TLS.
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_no_function_reserves_concurrency(synth: Synth) -> None:
+    """A fresh account has 10 concurrent executions and Lambda keeps 10 unreserved: any
+    reservation fails the first deploy (and the rollback leaves retained resources behind)."""
+    reserving = {
+        logical_id
+        for logical_id, resource in synth.of_type("AWS::Lambda::Function").items()
+        if "ReservedConcurrentExecutions" in resource["Properties"]
+    }
+    assert reserving == set()

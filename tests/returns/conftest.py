@@ -26,6 +26,8 @@ def book(ledger: Ledger) -> ReturnBookRepository:
 
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The returns' own time-skipping server: one shared with tests/workflows stops skipping
+    time (orders those tests leave waiting for a person hold it), and the expiry tests hang."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_test_server(), data_converter=pydantic_data_converter
     )

@@ -4,6 +4,8 @@ while the worker is still connecting."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import signal
 import socket
@@ -15,7 +17,18 @@ from typing import Any
 
 import pytest
 
-from oms.health import clear_heartbeat, heartbeat_age, main, report_health, write_heartbeat
+from oms import metrics
+from oms.config import Settings, SettingsError
+from oms.health import (
+    Liveness,
+    clear_heartbeat,
+    heartbeat_age,
+    main,
+    report_health,
+    write_heartbeat,
+)
+from oms.reachability import report_reachability
+from oms.temporal_client import connect_with_backoff
 
 
 def test_a_fresh_heartbeat_is_healthy(tmp_path: Path) -> None:
@@ -70,19 +83,6 @@ class FakeWorker:
         self.is_running = True
 
 
-class FakeClient:
-    """Answers GetSystemInfo, or raises like an unreachable frontend."""
-
-    def __init__(self) -> None:
-        self.reachable = True
-        self.workflow_service = self
-
-    async def get_system_info(self, _request: Any, **_options: Any) -> object:
-        if not self.reachable:
-            raise RuntimeError("unavailable")
-        return object()
-
-
 async def wait_until(condition: Any, deadline: float = 5.0) -> None:
     end = time.monotonic() + deadline
     while not condition():
@@ -90,20 +90,17 @@ async def wait_until(condition: Any, deadline: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_the_heartbeat_follows_polling_and_the_frontend(tmp_path: Path) -> None:
+async def test_the_heartbeat_follows_the_process_and_its_poll_loop(tmp_path: Path) -> None:
     path = tmp_path / "health"
-    worker, client = FakeWorker(), FakeClient()
-    task = asyncio.create_task(
-        report_health(client, worker, path=path, interval=0.01)  # type: ignore[arg-type]
-    )
+    liveness = Liveness()
+    task = asyncio.create_task(report_health(liveness, path=path, interval=0.01))
     try:
-        await wait_until(path.exists)  # connected and polling
-        client.reachable = False
-        await wait_until(lambda: not path.exists())  # frontend gone
-        client.reachable = True
-        await wait_until(path.exists)
+        await wait_until(path.exists)  # still connecting (Temporal may be down): alive
+        worker = FakeWorker()
+        liveness.polling(worker)
+        await wait_until(lambda: json.loads(path.read_text())["phase"] == "polling")
         worker.is_running = False
-        await wait_until(lambda: not path.exists())  # not polling any more
+        await wait_until(lambda: not path.exists())  # the poll loop ended
         worker.is_running = True
         await wait_until(path.exists)
     finally:
@@ -113,6 +110,77 @@ async def test_the_heartbeat_follows_polling_and_the_frontend(tmp_path: Path) ->
     assert not path.exists()  # stopping clears it
     assert heartbeat_age(path) is None
     clear_heartbeat(path)  # idempotent
+
+
+async def test_an_unreachable_temporal_is_a_metric_not_an_unhealthy_worker(
+    tmp_path: Path,
+) -> None:
+    """The outage of issue 20: Temporal unreachable must not fail the health check (ECS would
+    replace every task), but must show as TemporalReachable = 0 for the alarm."""
+    path = tmp_path / "health"
+    stream = io.StringIO()
+    metrics.configure(enabled=True, stream=stream)
+    reachable = True
+
+    async def probe() -> bool:
+        return reachable
+
+    liveness = Liveness()
+    liveness.polling(FakeWorker())
+    tasks = [
+        asyncio.create_task(report_health(liveness, path=path, interval=0.01)),
+        asyncio.create_task(report_reachability(probe, task_queue="q", interval=0.01)),
+    ]
+
+    def gauges() -> list[float]:
+        return [
+            json.loads(line)["TemporalReachable"]
+            for line in stream.getvalue().splitlines()
+            if "TemporalReachable" in line
+        ]
+
+    try:
+        await wait_until(lambda: 1 in gauges())
+        reachable = False
+        await wait_until(lambda: 0 in gauges())
+        await asyncio.sleep(0.05)  # several heartbeats into the outage
+        assert main(["--file", str(path)]) == 0
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        metrics.configure(enabled=False)
+    (document,) = [json.loads(line) for line in stream.getvalue().splitlines()][:1]
+    assert document["TaskQueue"] == "q"
+
+
+async def test_connect_retries_with_backoff_until_temporal_answers() -> None:
+    attempts: list[float] = []
+    client = object()
+
+    async def attempt(_settings: Settings) -> Any:
+        attempts.append(time.monotonic())
+        if len(attempts) < 4:
+            raise RuntimeError("Failed client connect: connection refused")
+        return client
+
+    connected = await connect_with_backoff(Settings(), first=0.01, most=0.05, attempt=attempt)
+
+    assert connected is client
+    assert len(attempts) == 4
+
+
+async def test_a_wrong_setting_is_not_retried() -> None:
+    attempts = 0
+
+    async def attempt(_settings: Settings) -> Any:
+        nonlocal attempts
+        attempts += 1
+        raise SettingsError("OMS_TEMPORAL_SECRET_ARN: the secret is not JSON")
+
+    with pytest.raises(SettingsError):
+        await connect_with_backoff(Settings(), first=0.01, attempt=attempt)
+    assert attempts == 1
 
 
 def caught_signals(pid: int) -> int:

@@ -30,6 +30,7 @@ OWN_STACK = {"dev", "demo"}
 
 # Command modules register themselves on `app`.
 from oms.cli import (  # noqa: E402, F401
+    carrier,
     codec,
     dev,
     dlq,
@@ -42,6 +43,7 @@ from oms.cli import (  # noqa: E402, F401
     returns,
     review,
     submit,
+    subscriptions,
     versions,
 )
 

@@ -16,9 +16,11 @@ from oms.aws import AwsClients, aws_clients
 from oms.cli.app import console
 from oms.cli.errors import CliError
 from oms.config import Settings, load_settings
+from oms.delivery.client import DeliveryClient
 from oms.orders.client import OrderClient
 from oms.orders.ledger import Ledger
 from oms.returns.client import ReturnClient
+from oms.subscriptions.client import SubscriptionClient
 from oms.temporal_client import connect, connect_config
 
 T = TypeVar("T")
@@ -89,9 +91,19 @@ def print_json(document: Any) -> None:
     console.file.write(json.dumps(document, indent=2, default=str) + "\n")
 
 
+async def deliveries() -> DeliveryClient:
+    return DeliveryClient(await temporal())
+
+
 async def returns() -> ReturnClient:
     return ReturnClient(
         await orders(),
         parcel_days=settings().return_parcel_days,
         attention_after_seconds=settings().attention_after_seconds,
     )
+
+
+async def subscriptions() -> SubscriptionClient:
+    from oms.intake.starter import subscription_client
+
+    return subscription_client(await temporal(), settings())

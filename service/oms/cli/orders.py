@@ -17,6 +17,7 @@ from oms.cli.app import JsonFlag, app, console
 from oms.cli.errors import CliError
 from oms.cli.failures import one_line_errors
 from oms.cli.views import OrderView, render_orders, render_status
+from oms.delivery.contract import DELIVERY_STEP, ResolveAction
 from oms.orders.contract import SearchStatus, Step
 from oms.orders.models import ID_PATTERN
 from oms.orders.payloads import CancelRequest, CancelResponse, ResolveRequest
@@ -74,9 +75,15 @@ def status(order_id: OrderId, as_json: JsonFlag = False) -> None:
     """
     view = context.run(order_view(checked_id(order_id)))
     if as_json:
-        context.print_json(view.to_json())
+        context.print_json(view.to_json() | {"parcels": context.run(_parcels(order_id))})
     else:
         render_status(view)
+
+
+async def _parcels(order_id: str) -> list[dict[str, Any]]:
+    from oms.delivery.client import parcels_json
+
+    return await parcels_json(await context.deliveries(), order_id)
 
 
 async def request_cancel(
@@ -210,6 +217,12 @@ def resolve(
         str, typer.Option("--step", help="The stuck step: a compensation or notify_customer.")
     ],
     note: Annotated[str, typer.Option("--note", help="What was done by hand (recorded).")],
+    action: Annotated[
+        str | None,
+        typer.Option(
+            "--action", help="With --step delivery: reship (a new parcel) or refund the parcel."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Settle by hand a step that needs attention (an order's compensation or email, or a
@@ -219,15 +232,25 @@ def resolve(
     Example: oms resolve ORD-1001 --step release_inventory --note "stock fixed by hand"
     """
     is_return = parse_return_id(order_id) is not None
-    known = [*ReturnStep] if is_return else [*Step]
+    known = [*ReturnStep] if is_return else [*Step, DELIVERY_STEP]
     try:
         request = ResolveRequest(step=step, note=note)
     except ValidationError:
         raise CliError("--note must be 1 to 200 characters", exit_code=2) from None
+    if (step == DELIVERY_STEP) != (action is not None):
+        raise CliError("--action reship|refund goes with --step delivery (only)", exit_code=2)
+    if action is not None and action not in {a.value for a in ResolveAction}:
+        raise CliError("--action must be reship or refund", exit_code=2)
     if step not in known:
         raise CliError(f"--step must be one of {', '.join(known)}", exit_code=2)
 
     async def call() -> dict[str, Any]:
+        if action is not None:
+            deliveries = await context.deliveries()
+            done = await deliveries.resolve(
+                checked_id(order_id), ResolveAction(action), request.note
+            )
+            return {"orderId": order_id} | done.model_dump(mode="json", by_alias=True)
         if is_return:
             returns = await context.returns()
             answer = await _client_call(returns.resolve(order_id, request.step, request.note))

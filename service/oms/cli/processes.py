@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from oms.cli.app import app
-from oms.config import load_settings
+from oms.config import Settings, load_settings
 from oms.logs import configure_logging
+
+if TYPE_CHECKING:
+    from oms.events.handler import Handler
 
 
 @app.command()
@@ -35,7 +39,34 @@ def intake() -> None:
     bridge = IntakeBridge(
         sqs=sqs, queue_url=queue_url(sqs, settings.intake_queue), handler=starter.lambda_handler
     )
+    events = IntakeBridge(
+        sqs=sqs, queue_url=queue_url(sqs, settings.events_queue), handler=_events_handler(settings)
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # The events queue (carrier events) beside the orders: the same bridge, its own handler.
+    events_thread = threading.Thread(target=events.run, args=(stop,), name="events-bridge")
+    events_thread.start()
     bridge.run(stop)
+    events_thread.join()
+
+
+def _events_handler(settings: Settings) -> Handler:
+    from oms.aws import aws_clients
+    from oms.delivery.tracking import TrackingBook
+    from oms.events.handler import events_handler
+    from oms.events.router import EventRouter
+    from oms.loop_thread import LoopThread
+    from oms.resources import queue_url
+    from oms.temporal_client import connect
+
+    loop = LoopThread("oms-events")
+    clients = aws_clients()
+    router = EventRouter(
+        client=loop.run_sync(connect(settings, lazy=True)),
+        tracking=TrackingBook(clients.ledger(settings)),
+        sqs=clients.sqs,
+        dlq_url=queue_url(clients.sqs, settings.events_dlq),
+    )
+    return events_handler(router, loop)

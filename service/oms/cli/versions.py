@@ -89,7 +89,7 @@ def promote_(
 
     async def run() -> None:
         client = await context.temporal()
-        await promote(client, deployment, build_id, ramp=ramp)
+        await promote(client, deployment, build_id, ramp=ramp, task_queue=settings.task_queue)
         if ramp is None or ramp == 100:  # done when the task queue routes new orders to it
             await wait_until_routed(client, build_id, settings.task_queue, within=ROUTED_TIMEOUT)
 

@@ -106,7 +106,7 @@ async def promote_build(client: Client, settings: Settings, *, within: float) ->
         await wait_for_pollers(client, deployment, build_id, settings.task_queue, within=within)
 
         async def promoted() -> bool:
-            await promote(client, deployment, build_id)
+            await promote(client, deployment, build_id, task_queue=settings.task_queue)
             return True
 
         try:

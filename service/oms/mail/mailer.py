@@ -4,26 +4,26 @@ SES has no idempotency token, so the ledger keeps an EMAIL record per event (an 
 a return event, ...), written after SES accepted the message; a retried activity finds it and
 does not send again. The only window for a duplicate is a crash between SES accepting the message
 and the record being written. An SES outage raises and Temporal retries with backoff; an address
-SES refuses for good is recorded as rejected and never retried.
+SES refuses for good is recorded as rejected and never retried; a refusal that is our problem
+(sender not verified, sandbox, account paused, IAM) raises `EmailBlockedError` — retried, counted
+for the EmailsBlocked alarm, and never final (`oms.mail.ses_errors`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 from temporalio import activity
 
 from oms import metrics
+from oms.mail.ses_errors import EmailBlockedError, SesRefusal, classify
 from oms.metrics import Metric
 from oms.process.wire import WireModel
 from oms.records import Record, RecordStore, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
-
-# SES's answers that no retry can change for this message (a malformed or refused address).
-PERMANENT_ERRORS: Final = frozenset({"BadRequestException", "MessageRejected"})
 
 
 class Email(Record):
@@ -81,9 +81,16 @@ class Mailer:
                 **extra,  # type: ignore[arg-type]
             )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code not in PERMANENT_ERRORS:
+            refusal = classify(exc)
+            if refusal is SesRefusal.TRANSIENT:
                 raise  # throttling, an outage: Temporal retries
+            if refusal is SesRefusal.CONFIGURATION:
+                blocked = EmailBlockedError(exc)
+                activity.logger.error("email for order %s blocked: %s", order_id, blocked)
+                metrics.count(Metric.EMAILS_BLOCKED, Reason=blocked.code)
+                # Not `from exc`: SES's own message names the recipient.
+                raise blocked from None
+            code = exc.response.get("Error", {}).get("Code", "")
             detail = f"SES refused the address ({code})"
             self._ledger.put_new(
                 Email(order_id=order_id, record=record, status=Status.REJECTED, detail=detail)

@@ -7,6 +7,10 @@ them as EMF (`oms.metrics`). A Lambda rather than the workers: one sample per mi
 the number of workers (each worker publishing would multiply the same number), and it keeps
 reporting when every worker is down or wedged, which is exactly when the backlog matters.
 
+It also watches the Worker Deployment's builds: `BuildsWithoutPollers` (a current, ramping or
+draining build that no worker polls for: its orders wait for nobody) and `OldestDrainDays` (a
+drain that has lasted days means an order pinned to an old build is stuck or very long).
+
 `RESOURCE_EXHAUSTED` from Temporal (the namespace is over its rate limit) is published as
 `NamespaceRateLimited` = 1: the scaling policy does not add workers then, since more pollers
 only add requests to a namespace that is already refusing them.
@@ -15,7 +19,7 @@ only add requests to a namespace that is already refusing them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
@@ -29,6 +33,7 @@ from oms.config import load_settings
 from oms.logs import configure_logging
 from oms.loop_thread import LoopThread
 from oms.metrics import Metric
+from oms.ops.versions import list_versions, polling_builds
 from oms.process.visibility import attention_query
 from oms.temporal_client import connect
 
@@ -80,8 +85,35 @@ def publish(sample: QueueSample, needing_attention: int | None) -> None:
         metrics.gauge(Metric.ORDERS_NEEDING_ATTENTION, needing_attention)
 
 
-async def sample_and_publish(client: Client, task_queue: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BuildSample:
+    without_pollers: int  # CURRENT/RAMPING/DRAINING builds with no worker polling
+    oldest_drain_days: float  # 0 when nothing drains
 
+
+async def sample_builds(
+    client: Client, deployment: str, task_queue: str, *, now: datetime | None = None
+) -> BuildSample:
+    versions = await list_versions(client, deployment)
+    live = [v for v in versions if v.status in ("CURRENT", "RAMPING", "DRAINING")]
+    if not live:
+        return BuildSample(0, 0.0)
+    polling = await polling_builds(client, deployment, task_queue)
+    at = now or datetime.now(UTC)
+    drains = [
+        (at - datetime.fromisoformat(v.deactivatedAt)).total_seconds() / 86400
+        for v in live
+        if v.status == "DRAINING" and v.deactivatedAt
+    ]
+    return BuildSample(
+        without_pollers=sum(v.buildId not in polling for v in live),
+        oldest_drain_days=max(drains, default=0.0),
+    )
+
+
+async def sample_and_publish(
+    client: Client, task_queue: str, deployment: str = "oms"
+) -> dict[str, Any]:
     sample = await sample_queue(client, task_queue)
     needing: int | None = None
     try:
@@ -90,7 +122,22 @@ async def sample_and_publish(client: Client, task_queue: str) -> dict[str, Any]:
         if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
             raise
     publish(sample, needing)
-    return {**sample.__dict__, "needingAttention": needing}
+    builds: BuildSample | None = None
+    if not sample.rate_limited:
+        try:
+            builds = await sample_builds(client, deployment, task_queue)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
+                raise
+    if builds is not None:
+        queue = {"TaskQueue": task_queue}
+        metrics.gauge(Metric.BUILDS_WITHOUT_POLLERS, builds.without_pollers, **queue)
+        metrics.gauge(Metric.OLDEST_DRAIN_DAYS, builds.oldest_drain_days, unit="None", **queue)
+    return {
+        **sample.__dict__,
+        "needingAttention": needing,
+        "builds": builds.__dict__ if builds else None,
+    }
 
 
 _loop: LoopThread | None = None
@@ -108,4 +155,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         _loop = LoopThread("oms-backlog")
         _client = _loop.run_sync(connect(settings, lazy=True))
     assert _client is not None
-    return _loop.run_sync(sample_and_publish(_client, settings.task_queue))
+    return _loop.run_sync(
+        sample_and_publish(_client, settings.task_queue, settings.worker_deployment)
+    )

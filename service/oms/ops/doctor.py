@@ -12,6 +12,8 @@ Each check is a function returning findings `{"check", "severity", "subject", "d
 - `dead-letters`: messages in the DLQ, also those in flight at another reader;
 - `no-poller`: no worker polling the task queue;
 - `versions-draining`: worker builds still draining (their pinned orders are open).
+- `versions-no-pollers`: a CURRENT, RAMPING or DRAINING build with no worker polling: its
+  orders (new ones, or the pinned ones) wait for nobody.
 
 Only this deployment's orders count: the Temporal queries are limited to its task queue
 (`OrderClient.task_queue`).
@@ -32,7 +34,7 @@ from pydantic import BaseModel
 
 from oms.ops.backlog import sample_queue
 from oms.ops.dlq import peek
-from oms.ops.versions import list_versions
+from oms.ops.versions import list_versions, polling_builds
 from oms.orders.client import OrderClient, OrderNotFoundError
 from oms.orders.contract import order_id_from_workflow_id
 from oms.orders.ledger import Ledger
@@ -76,6 +78,7 @@ class Doctor:
             ("dead-letters", self.dead_letters),
             ("no-poller", self.no_poller),
             ("versions-draining", self.draining_versions),
+            ("versions-no-pollers", self.versions_without_pollers),
         ]
         results = await asyncio.gather(*(check() for _, check in checks), return_exceptions=True)
         findings: list[Finding] = []
@@ -233,6 +236,28 @@ class Doctor:
                 detail="no worker is polling this task queue: orders stall (ECS service "
                 "tasks, their logs, the Temporal credentials)",
             )
+        ]
+
+    async def versions_without_pollers(self) -> list[Finding]:
+        """A build that still gets work (current, ramping) or holds pinned orders (draining)
+        with no worker polling: those orders make no progress."""
+        client, deployment = self.orders.temporal, self.worker_deployment
+        versions = await list_versions(client, deployment)
+        live = [v for v in versions if v.status in ("CURRENT", "RAMPING", "DRAINING")]
+        if not live:
+            return []
+        polling = await polling_builds(client, deployment, self.orders.task_queue)
+        return [
+            Finding(
+                check="versions-no-pollers",
+                severity=Severity.CRITICAL,
+                subject=f"{deployment}:{version.buildId}",
+                detail=f"{version.status.lower()} but no worker of this build polls "
+                f"{self.orders.task_queue}: its orders wait for nobody (its ECS service, "
+                "docs/RUNBOOK.md#drainingbuildwithoutpollers)",
+            )
+            for version in live
+            if version.buildId not in polling
         ]
 
     async def draining_versions(self) -> list[Finding]:

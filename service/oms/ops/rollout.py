@@ -1,12 +1,15 @@
 """The pipeline's Worker Versioning steps (deploy.yml; docs/DEPLOY.md, "Versioning").
 
-    python -m oms.ops.rollout live-builds NEW_BUILD   # -> "new,draining,..." for workerBuilds
+    python -m oms.ops.rollout live-builds NEW_BUILD [--existing b2,b1]
     python -m oms.ops.rollout wait NEW_BUILD          # until its workers poll the task queue
 
 `live-builds`: the new build first, then every build still CURRENT, RAMPING or DRAINING (its
-service must keep running; the previous current one is the rollback target). DRAINED and
-INACTIVE builds are left out, so the next `cdk deploy` removes their services. Promote with
-`oms versions promote`. Connection: Temporal's environment configuration, as everywhere.
+service must keep running; the previous current one is the rollback target), united with the
+build services the deployed stack has now (`--existing`, its `WorkerBuilds` output): a build
+whose service exists is only dropped once Temporal says it is DRAINED or INACTIVE, so a build
+deployed but not yet promoted (another run, a failed step) never loses its workers. The
+pipeline computes it under the deploy lock (deploy.yml). Promote with `oms versions
+promote`. Connection: Temporal's environment configuration, as everywhere.
 """
 
 from __future__ import annotations
@@ -20,23 +23,50 @@ from collections.abc import Sequence
 from temporalio.client import Client
 
 from oms.config import load_settings
-from oms.ops.versions import list_versions, wait_for_pollers
+from oms.ops.versions import VersionError, list_versions, wait_for_pollers
 from oms.temporal_client import connect
 
 LIVE = ("CURRENT", "RAMPING", "DRAINING")
+GONE = ("DRAINED", "INACTIVE")
+# As infra/config.py's MAX_LIVE_BUILDS: the stack refuses more.
+MAX_LIVE_BUILDS = 4
 
 
-async def live_builds(client: Client, deployment: str, new_build: str) -> list[str]:
+def merge_live_builds(
+    new_build: str, live: list[str], existing: list[str], *, drained: set[str]
+) -> list[str]:
+    """The new build, then Temporal's live builds, then every existing build service not known
+    to be drained (in that order, without repeats). More than MAX_LIVE_BUILDS is an error: a
+    person decides which build may go, the pipeline never drops one silently."""
+    merged: list[str] = []
+    for build in [new_build, *live, *existing]:
+        if build not in merged and (build == new_build or build not in drained):
+            merged.append(build)
+    if len(merged) > MAX_LIVE_BUILDS:
+        raise VersionError(
+            f"{len(merged)} live builds ({', '.join(merged)}), at most {MAX_LIVE_BUILDS}: wait "
+            "for a drain (`oms versions list`) or move its pinned orders (docs/RUNBOOK.md)"
+        )
+    return merged
+
+
+async def live_builds(
+    client: Client, deployment: str, new_build: str, existing: list[str] | None = None
+) -> list[str]:
     versions = await list_versions(client, deployment)  # newest first
-    return [new_build] + [
-        v.buildId for v in versions if v.status in LIVE and v.buildId != new_build
-    ]
+    live = [v.buildId for v in versions if v.status in LIVE]
+    drained = {v.buildId for v in versions if v.status in GONE}
+    return merge_live_builds(new_build, live, existing or [], drained=drained)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m oms.ops.rollout", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("live-builds").add_argument("build_id")
+    live = commands.add_parser("live-builds")
+    live.add_argument("build_id")
+    live.add_argument(
+        "--existing", default="", help="the deployed stack's build services, comma-separated"
+    )
     wait = commands.add_parser("wait")
     wait.add_argument("build_id")
     wait.add_argument("--within", type=float, default=600.0, help="seconds (default 600)")
@@ -47,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         client = await connect(settings)
         deployment = settings.worker_deployment
         if args.command == "live-builds":
-            return ",".join(await live_builds(client, deployment, args.build_id))
+            existing = [b for b in args.existing.split(",") if b.strip()]
+            return ",".join(await live_builds(client, deployment, args.build_id, existing))
         await wait_for_pollers(
             client, deployment, args.build_id, settings.task_queue, within=args.within
         )

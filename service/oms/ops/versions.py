@@ -46,6 +46,8 @@ class VersionView:
     createdAt: str | None  # noqa: N815
     currentSince: str | None  # noqa: N815
     drainedAt: str | None  # noqa: N815
+    # Since when it stopped getting new work (DRAINING/DRAINED): how old a drain is.
+    deactivatedAt: str | None = None  # noqa: N815
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,18 +96,45 @@ async def list_versions(client: Client, deployment: str) -> list[VersionView]:
                         summary.current_since_time, summary.HasField("current_since_time")
                     ),
                     drainedAt=_time(drained, status == "DRAINED" and drained.seconds > 0),
+                    deactivatedAt=_time(
+                        summary.last_deactivation_time,
+                        summary.HasField("last_deactivation_time"),
+                    ),
                 ),
             )
         )
     return [view for _, view in sorted(rows, key=lambda row: row[0], reverse=True)]
 
 
+async def polling_builds(client: Client, deployment: str, task_queue: str) -> set[str]:
+    """The builds of `deployment` with a worker polling `task_queue` (workflow tasks) now."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    pollers = (await client.workflow_service.describe_task_queue(request)).pollers
+    return {
+        p.deployment_options.build_id
+        for p in pollers
+        if p.deployment_options.deployment_name == deployment
+    }
+
+
 async def promote(
-    client: Client, deployment: str, build_id: str, *, ramp: float | None = None
+    client: Client,
+    deployment: str,
+    build_id: str,
+    *,
+    ramp: float | None = None,
+    task_queue: str | None = None,
 ) -> None:
     """Make `build_id` current (new workflows start there; pinned ones stay where they are),
     or with `ramp` route that percentage of new workflows to it. Rollback is a promote of the
-    previous build, which keeps running while it drains."""
+    previous build, which keeps running while it drains.
+
+    With `task_queue` (the CLI and the pipeline always pass it), a build none of whose workers
+    polls it is refused: new orders would wait with nobody to run them."""
     known = {view.buildId for view in await list_versions(client, deployment)}
     if build_id not in known:
         raise VersionError(
@@ -114,6 +143,13 @@ async def promote(
         )
     if ramp is not None and not 0 < ramp <= 100:
         raise VersionError("--ramp must be a percentage in (0, 100]")
+    if task_queue is not None and build_id not in await polling_builds(
+        client, deployment, task_queue
+    ):
+        raise VersionError(
+            f"no worker of build {build_id} polls {task_queue} now: new orders would wait "
+            "for nobody; start its workers (its ECS service) first"
+        )
     if ramp is None or ramp == 100:
         await client.workflow_service.set_worker_deployment_current_version(
             SetWorkerDeploymentCurrentVersionRequest(
@@ -140,18 +176,8 @@ async def wait_for_pollers(
 ) -> None:
     """Until workers of `build_id` poll `task_queue` (the pipeline's step before promote)."""
     deadline = time.monotonic() + within
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
     while True:
-        pollers = (await client.workflow_service.describe_task_queue(request)).pollers
-        if any(
-            p.deployment_options.build_id == build_id
-            and p.deployment_options.deployment_name == deployment
-            for p in pollers
-        ):
+        if build_id in await polling_builds(client, deployment, task_queue):
             return
         if time.monotonic() > deadline:
             raise VersionError(f"no worker of build {build_id} polls {task_queue} after {within}s")

@@ -250,6 +250,10 @@ class OrderClient:
         """Orders, newest first; `started_before`: only those still running that started
         before then; `this_task_queue`: only this deployment's (what `oms doctor` checks)."""
         query = order_query(status)
+        if status == SearchStatus.NEEDS_ATTENTION:
+            # Every flow on the process core that needs a person (returns, deliveries too: their
+            # workflow ids are listed as they are, e.g. delivery-<orderId>-<n>).
+            query = f"{ORDER_STATUS_ATTRIBUTE} = '{SearchStatus.NEEDS_ATTENTION.value}'"
         if this_task_queue:
             query += f" AND TaskQueue = '{self.task_queue}'"
         if started_before is not None:

@@ -179,10 +179,25 @@ class PrepareResult(WireModel):
     package_id: str
 
 
+class ParcelHandoff(WireModel):
+    """What the carrier's hand-off passes on to the parcel's delivery (`oms.delivery`): the
+    parcel's lines, what its capture took, whom to email. Absent in histories before deliveries
+    were followed (their ship step hands nothing off)."""
+
+    number: int = 1
+    warehouse: str = "main"
+    lines: list[OrderLine]
+    currency: str
+    captured: Decimal
+    customer_name: str = Field(repr=False)
+    email: str = Field(repr=False)
+
+
 class ShipInput(WireModel):
     order_id: str
     package_id: str
     country: str
+    handoff: ParcelHandoff | None = None
 
 
 class ShipResult(WireModel):

@@ -8,6 +8,7 @@ marks the package shipped and takes its units off `reserved` in one transaction.
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -18,6 +19,7 @@ from oms.orders.ledger import Ledger, TransactionConflictError
 from oms.orders.payloads import (
     CompensationResult,
     OrderRef,
+    ParcelHandoff,
     PrepareInput,
     PrepareResult,
     ShipInput,
@@ -29,9 +31,22 @@ from oms.orders.records import Package, Reservation, Status, now_iso
 BENIGN = ApplicationErrorCategory.BENIGN
 
 
+class Handoff(Protocol):
+    """Follows a shipped parcel to the customer's door (`oms.delivery.handoff`, wired in by the
+    worker so orders never import deliveries). Idempotent: a retried ship calls it again."""
+
+    def __call__(self, order_id: str, tracking_number: str, parcel: ParcelHandoff) -> None: ...
+
+
 class ShippingActivities:
-    def __init__(self, *, ledger: Ledger) -> None:
+    def __init__(self, *, ledger: Ledger, handoff: Handoff | None = None) -> None:
         self._ledger = ledger
+        self._handoff = handoff
+
+    def _shipped(self, request: ShipInput, tracking_number: str) -> ShipResult:
+        if self._handoff is not None and request.handoff is not None:
+            self._handoff(request.order_id, tracking_number, request.handoff)
+        return ShipResult(tracking_number=tracking_number)
 
     @activity.defn
     def prepare_shipment(self, request: PrepareInput) -> PrepareResult:
@@ -79,10 +94,10 @@ class ShippingActivities:
                     pass  # a concurrent attempt shipped it, or it was cancelled: read again
                 else:
                     activity.logger.info("shipped order %s", request.order_id)
-                    return ShipResult(tracking_number=tracking)
+                    return self._shipped(request, tracking)
             package = ledger.get(Package, request.order_id)
         if package is not None and package.status == Status.SHIPPED and package.tracking_number:
-            return ShipResult(tracking_number=package.tracking_number)
+            return self._shipped(request, package.tracking_number)
         state = package.status.lower() if package else "not prepared"
         raise ApplicationError(
             f"package of order {request.order_id} cannot ship: {state}",

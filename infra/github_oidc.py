@@ -1,0 +1,166 @@
+"""The GitHub Actions deploy role, as code: exactly what deploy.yml's jobs call, nothing more.
+
+A small stack of its own (`-c githubRepository=OWNER/REPO -c temporalDeploySecret=ARN`), so
+the role exists before the first pipeline run and the main stack never grants its deployer.
+What each statement is for (deploy.yml):
+- the CDK bootstrap roles: `cdk diff` / `cdk deploy` / the asset publishing;
+- `cloudformation:DescribeStacks` on the OMS stack: the live builds (`WorkerBuilds`) and the
+  image repository (`WorkerImageRepositoryUri`);
+- the *deploy* Temporal credential (not the workers' one: that key is runtime-only), for
+  `oms.ops.rollout` and `oms versions promote`;
+- ECR push of the worker image to the build-images repository;
+- the smoke check's reads (starter function, worker service, queues) and, outside
+  production, the canary's one message.
+No `kms:Decrypt`: the replay gate on a GitHub-hosted runner never decrypts customer data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+GITHUB_ISSUER = "token.actions.githubusercontent.com"
+CDK_QUALIFIER = "hnb659fds"
+CDK_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
+# ECR's repository write actions a `docker push` makes.
+ECR_PUSH = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+)
+
+
+class GithubDeployStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        repository: str,
+        oms_stack_name: str,
+        temporal_deploy_secret: str,
+        production: bool,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        provider = iam.CfnOIDCProvider(
+            self,
+            "GithubProvider",
+            url=f"https://{GITHUB_ISSUER}",
+            client_id_list=["sts.amazonaws.com"],
+        )
+        self.role = iam.Role(
+            self,
+            "DeployRole",
+            description=f"GitHub Actions deploy of {oms_stack_name} from {repository}",
+            max_session_duration=cdk.Duration.hours(1),
+            assumed_by=iam.WebIdentityPrincipal(
+                provider.attr_arn,
+                conditions={
+                    "StringEquals": {
+                        f"{GITHUB_ISSUER}:aud": "sts.amazonaws.com",
+                        # Only jobs of the production environment (deploy.yml's plan, deploy).
+                        f"{GITHUB_ISSUER}:sub": f"repo:{repository}:environment:production",
+                    }
+                },
+            ),
+        )
+        account, region = self.account, self.region
+        statements = [
+            iam.PolicyStatement(
+                sid="CdkBootstrapRoles",
+                actions=["sts:AssumeRole"],
+                resources=[
+                    f"arn:{self.partition}:iam::{account}:role/cdk-{CDK_QUALIFIER}-{name}-role-{account}-{region}"
+                    for name in CDK_ROLES
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ReadOmsStackOutputs",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[
+                    self.format_arn(
+                        service="cloudformation",
+                        resource="stack",
+                        resource_name=f"{oms_stack_name}/*",
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="TemporalDeployCredential",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[temporal_deploy_secret],
+            ),
+            iam.PolicyStatement(
+                sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="PushWorkerImage",
+                actions=list(ECR_PUSH),
+                resources=[
+                    self.format_arn(
+                        service="ecr",
+                        resource="repository",
+                        resource_name=f"{oms_stack_name.lower()}-workersbuildimages*",
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="SmokeCheckReads",
+                actions=[
+                    "lambda:GetFunctionConfiguration",
+                    "ecs:DescribeServices",
+                    "sqs:GetQueueAttributes",
+                ],
+                resources=[
+                    self.format_arn(
+                        service="lambda",
+                        resource="function",
+                        resource_name=f"{oms_stack_name}-*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                    self.format_arn(
+                        service="ecs", resource="service", resource_name=f"{oms_stack_name}-*/*"
+                    ),
+                    self.format_arn(service="sqs", resource=f"{oms_stack_name}-*"),
+                ],
+            ),
+        ]
+        if not production:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="SmokeCanaryOrder",
+                    actions=["sqs:SendMessage"],
+                    resources=[self.format_arn(service="sqs", resource=f"{oms_stack_name}-*")],
+                )
+            )
+        policy = iam.ManagedPolicy(self, "DeployPolicy", statements=statements)
+        self.role.add_managed_policy(policy)
+        acknowledge(
+            policy,
+            "IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken exists only with Resource '*'.",
+        )
+        # Physical names CloudFormation generates for the OMS stack's resources: known only
+        # after its creation, so the grants name the stack's prefix (that stack only).
+        arn = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
+        for service, resource in (
+            ("cloudformation", f"stack/{oms_stack_name}/*"),
+            ("ecr", f"repository/{oms_stack_name.lower()}-workersbuildimages*"),
+            ("lambda", f"function:{oms_stack_name}-*"),
+            ("ecs", f"service/{oms_stack_name}-*/*"),
+            ("sqs", f"{oms_stack_name}-*"),
+        ):
+            acknowledge(
+                policy,
+                f"IAM5[Resource::{arn.format(service, resource)}]",
+                "Generated names of the OMS stack's resources, limited to that stack's prefix.",
+            )
+        cdk.CfnOutput(self, "DeployRoleArn", value=self.role.role_arn)
