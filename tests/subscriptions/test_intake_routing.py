@@ -66,3 +66,16 @@ async def test_an_invalid_or_too_frequent_subscription_is_dead_lettered_with_why
 def test_dev_minimum_accepts_ten_seconds() -> None:
     dev = SubscriptionClient(None, task_queue="q", minimum_interval=timedelta(seconds=10))  # type: ignore[arg-type]
     dev.check(SubscriptionMessage.model_validate(subscription_body(interval="PT10S")))
+
+
+async def test_a_subscription_priced_beyond_its_currency_minor_unit_is_dead_lettered() -> None:
+    """§4 holds for subscriptions at intake, not in a cycle weeks later: 12.50 yen is no price."""
+    sqs = FakeSqs()
+    subscriptions = FakeSubscriptions()
+    intake = OrderIntake(orders=FakeOrders(), sqs=sqs, dlq_url=DLQ, subscriptions=subscriptions)  # type: ignore[arg-type]
+
+    assert await intake.accept(message(subscription_body(currency="JPY"))) == Outcome.INVALID
+
+    [sent] = sqs.sent
+    assert "more decimal places than JPY allows (0)" in attributes(sent)["oms.reason"]
+    assert subscriptions.created == []

@@ -11,8 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from oms.orders import money
 from oms.orders.models import (
     MAX_BODY_BYTES,
     CurrencyCode,
@@ -53,6 +61,17 @@ class SubscriptionMessage(WireModel):
         if len(set(skus)) != len(skus):
             raise ValueError("each SKU may appear once")
         return items
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> SubscriptionMessage:
+        """Every cycle's order must be valid money (CONTRACT.md §4): refuse prices with more
+        places than the currency has here, not in a cycle weeks later."""
+        for index, line in enumerate(self.items):
+            try:
+                money.to_minor(line.unit_price, self.currency)
+            except money.MoneyError as exc:
+                raise ValueError(f"items[{index}].unitPrice: {exc}") from None
+        return self
 
     def order_for(self, order_id: str) -> OrderMessage:
         """The order a cycle places: the same customer, lines, payment and currency."""
