@@ -100,6 +100,7 @@ async def _order_runner(env: WorkflowEnvironment, *, record: bool) -> AsyncItera
         cancelled_before_start: str | None = None,
         attention_after_seconds: int = 300,
         review_above: int | None = None,
+        review_timeout_seconds: int = 86400,
         workflow: type = OrderWorkflow,  # a test variant (same workflow type) to run instead
     ) -> Outcome:
         queue = f"tq-{uuid.uuid4().hex[:8]}"
@@ -117,6 +118,7 @@ async def _order_runner(env: WorkflowEnvironment, *, record: bool) -> AsyncItera
                     cancelled_before_start=cancelled_before_start,
                     attention_after_seconds=attention_after_seconds,
                     review_above=review_above,
+                    review_timeout_seconds=review_timeout_seconds,
                 ),
                 id=order_workflow_id(order.order_id),
                 task_queue=queue,
