@@ -77,13 +77,15 @@ class Step(StrEnum):
     PREPARE_SHIPMENT = "prepare_shipment"
     CAPTURE_PAYMENT = "capture_payment"
     SHIP = "ship"
-    EDIT = "edit"  # the lines changed before capture: stock and hold follow the new total
-    REVIEW = "review"  # the decision on an order held for review, with its note
     NOTIFY_CUSTOMER = "notify_customer"
     RELEASE_INVENTORY = "release_inventory"
     VOID_PAYMENT = "void_payment"
     REFUND_PAYMENT = "refund_payment"
     CANCEL_SHIPMENT = "cancel_shipment"
+    # Money rules (§6g), recorded when they happen (after the forward steps and compensations,
+    # so the first six stay the saga's steps in order).
+    EDIT = "edit"  # the lines changed before capture: stock and hold follow the new total
+    REVIEW = "review"  # the decision on an order held for review, with its note
 
 
 class FailureReason(StrEnum):
