@@ -248,7 +248,9 @@ class OrderWorkflow:
 
     @workflow.update(name=EDIT_UPDATE)
     async def edit(self, request: EditRequest) -> EditResponse:
-        self._editing = True  # the saga starts no step until the edit is over
+        # The saga starts no step until the edit (and its email) is over, so `process.step`
+        # stays the edit's own while it runs.
+        self._editing = True
         try:
             await workflow.wait_condition(lambda: self.process.step is None)
             refusal = self._edit_refusal()
@@ -262,6 +264,15 @@ class OrderWorkflow:
                 reserved=Step.RESERVE_INVENTORY in done,
                 authorized=Step.AUTHORIZE_PAYMENT in done,
             )
+            self._order = self.process.context.order = new
+            self.process.record(Step.EDIT, f"{detail}: {request.reason}")
+            event = f"edit-{self._revisions.edits}"
+            await self.process.must_finish(
+                Step.NOTIFY_CUSTOMER,
+                NotificationActivities.notify_customer,
+                lambda: self._notify_input(event),
+                policies.EMAIL,
+            )
         except EditRefusedError as refused:
             raise ApplicationError(
                 str(refused), type=ErrorType.EDIT_REFUSED, non_retryable=True
@@ -272,15 +283,6 @@ class OrderWorkflow:
             raise ApplicationError(why, type=ErrorType.EDIT_REFUSED, non_retryable=True) from None
         finally:
             self._editing = False
-        self._order = self.process.context.order = new
-        self.process.record(Step.EDIT, f"{detail}: {request.reason}")
-        event = f"edit-{self._revisions.edits}"
-        await self.process.must_finish(
-            Step.NOTIFY_CUSTOMER,
-            NotificationActivities.notify_customer,
-            lambda: self._notify_input(event),
-            policies.EMAIL,
-        )
         return EditResponse(
             accepted=True, state=self._state, message=detail, total_amount=new.total_amount
         )
