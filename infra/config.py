@@ -251,6 +251,11 @@ class DeployConfig:
             _fail("alarm_email", "must be an email address")
 
 
+def is_secret_arn(value: str) -> bool:
+    """A Secrets Manager secret's complete ARN (what ECS injects by and IAM grants)."""
+    return bool(_SECRET_ARN.match(value))
+
+
 def _fail(field_name: str, problem: str) -> NoReturn:
     raise ConfigError(f"context {context_key(field_name)}: {problem}")
 

@@ -22,6 +22,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.config import ConfigError, is_secret_arn
 from infra.nag import acknowledge
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
@@ -49,6 +50,13 @@ class GithubDeployStack(cdk.Stack):
         production: bool,
         **kwargs: Any,
     ) -> None:
+        if not is_secret_arn(temporal_deploy_secret):
+            # An empty value would synthesise a statement without a resource (a failed deploy
+            # of the role) and a bare name a grant that never matches: say so at synth.
+            raise ConfigError(
+                "context temporalDeploySecret: must be the deploy secret's complete ARN, ending "
+                "in -XXXXXX (the pipeline's Temporal credential, not the workers' one)"
+            )
         super().__init__(scope, construct_id, **kwargs)
         provider = iam.CfnOIDCProvider(
             self,
