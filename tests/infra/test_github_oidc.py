@@ -83,6 +83,10 @@ def test_what_the_jobs_call_is_granted_and_nothing_decrypts(role_template: dict[
         "ecr:PutImage",
         "secretsmanager:GetSecretValue",
         "sts:AssumeRole",
+        # infra/replay_task.py: the in-account replay gate
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+        "iam:PassRole",
     } <= granted
     assert not any(a.startswith("kms:") for a in granted)
     assert "sqs:SendMessage" not in granted  # the canary runs outside production only

@@ -126,7 +126,7 @@ def test_the_backlog_publisher_runs_every_minute_with_the_temporal_secret(synth:
 
 
 def test_workers_and_starter_write_their_metrics(synth: Synth) -> None:
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     _, starter = synth.starter()
 
     (container,) = task["ContainerDefinitions"]
