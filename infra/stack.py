@@ -119,6 +119,11 @@ class OmsStack(cdk.Stack):
                 "OMS_SENDER_EMAIL": email.sender_email,
                 "OMS_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
                 "OMS_GRACEFUL_SHUTDOWN_SECONDS": str(config.worker_drain_seconds),
+                # What shapes the workflows the workers run (DeployConfig, docs/DEPLOY.md).
+                "OMS_ATTENTION_AFTER_SECONDS": str(config.attention_after_seconds),
+                "OMS_RETURN_WINDOW_DAYS": str(config.return_window_days),
+                "OMS_RETURN_PARCEL_DAYS": str(config.return_parcel_days),
+                "OMS_LEDGER_RETENTION_DAYS": str(config.ledger_retention_days),
                 "OMS_LOG_LEVEL": "INFO",
                 "OMS_LOG_FORMAT": "json",
                 "OMS_METRICS": "emf",
@@ -164,6 +169,13 @@ class OmsStack(cdk.Stack):
         storage.grant_starter_access(starter.function)
         starter.function.add_environment("OMS_ORDERS_TABLE", storage.orders_table.table_name)
         starter.function.add_environment("OMS_METRICS", "emf")
+        # The starter puts the attention window into each order's input and writes the ledger.
+        starter.function.add_environment(
+            "OMS_ATTENTION_AFTER_SECONDS", str(config.attention_after_seconds)
+        )
+        starter.function.add_environment(
+            "OMS_LEDGER_RETENTION_DAYS", str(config.ledger_retention_days)
+        )
         # Scale on the task queue's backlog, sampled every minute (components/scaling.py).
         publisher = BacklogPublisher(
             self,

@@ -44,6 +44,9 @@ DEPLOY_CONTEXT: dict[str, Any] = {
     "workerDrainSeconds": "45",  # a string, as `cdk -c` passes it
     "starterConcurrency": 8,
     "sesTestRecipients": "qa@shop.example.com,support@shop.example.com",
+    "attentionAfterSeconds": "900",
+    "returnWindowDays": 45,
+    "returnParcelDays": "21",
 }
 
 
