@@ -47,6 +47,7 @@ def test_an_alarm_watches_each_thing_that_needs_a_person(synth: Synth) -> None:
         "temporal_workflow_task_schedule_to_start_latency",
         "Pollers",  # no worker polling
         "temporal_workflow_task_execution_failed",
+        "temporal_workflow_failed",  # a bug failed a workflow (issue 19's last guard)
         "OrdersNeedingAttention",
         "RunningTaskCount",
         "ReadThrottleEvents",  # DynamoDB
