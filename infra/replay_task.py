@@ -17,8 +17,17 @@ import boto3
 import typer
 from botocore.exceptions import WaiterError
 
-from infra.components.replay_gate import CONTAINER_NAME
 from infra.smoke import outputs_of
+from oms.entrypoint import run_app
+
+# No CDK import here (a pipeline step, not a synth): the construct takes these from this module.
+CONTAINER_NAME = "replay"
+
+
+def family_name(stack_name: str) -> str:
+    """The task definition family: fixed, so the deploy role's RunTask grant can name it."""
+    return f"{stack_name}-replay-gate"
+
 
 # The exit code when the task could not run the gate at all (no image, no capacity, killed):
 # distinct from the gate's own 1 (a replay failure).
@@ -67,16 +76,24 @@ def run_replay_task(ecs: Any, outputs: dict[str, str], *, within_seconds: int) -
     return int(code), f"replay gate {verdict}: task {task_arn} exit code {code}"
 
 
-def main(
+app = typer.Typer(add_completion=False)
+
+
+@app.command(help="Run the in-account replay gate; exit with its code.")
+def replay(
     outputs_file: Annotated[Path, typer.Argument(help="cdk deploy --outputs-file")],
     within: Annotated[int, typer.Option(help="seconds to wait for the task")] = 1200,
-) -> None:
+) -> int:
     code, line = run_replay_task(
         boto3.client("ecs"), outputs_of(outputs_file), within_seconds=within
     )
     sys.stdout.write(line + "\n")
-    raise typer.Exit(code)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_app(app, argv, prog_name="python -m infra.replay_task")
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    sys.exit(main())

@@ -20,16 +20,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.nag import acknowledge
+from infra.replay_task import CONTAINER_NAME, family_name
 
 # Recent executions replayed per workflow type (the gate's --sample).
 REPLAY_SAMPLE = 100
 REPLAY_COMMAND = ("/opt/oms/bin/python", "-m", "oms.ops.replay_gate", "--sample")
-CONTAINER_NAME = "replay"
 
-
-def family_name(stack_name: str) -> str:
-    """The task definition family: fixed, so the deploy role's RunTask grant can name it."""
-    return f"{stack_name}-replay-gate"
+__all__ = ["CONTAINER_NAME", "ReplayGate", "family_name"]
 
 
 class ReplayGate(Construct):
