@@ -88,7 +88,6 @@ def test_worker_task_role_names_exactly_the_tables_and_the_ses_resources(synth: 
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
     }
     assert sorted(r["Fn::GetAtt"][0] for s in dynamodb for r in as_list(s["Resource"])) == tables
     (send,) = [s for s in statements if "ses:SendEmail" in as_list(s["Action"])]
