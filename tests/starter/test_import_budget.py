@@ -33,7 +33,8 @@ os._exit(0)
 """
 RUNS = 3
 # Measured here (x86_64, venv, 2 shared cores, December 2026): import 577 ms + configure 91 ms
-# wall, 652 ms CPU, 998 modules (median of 3). The goal on Lambda (arm64, precompiled asset) is 0.5 s (issue 20, finding 14).
+# wall, 652 ms CPU, 998 modules (median of 3). The goal on Lambda (arm64, precompiled asset)
+# is 0.5 s (issue 20, finding 14).
 CPU_BUDGET_MS = 2000
 MODULE_BUDGET = 1100
 # Loaded by the cold start but never used by it: the test fails if one comes back.
