@@ -193,6 +193,7 @@ class OmsStack(cdk.Stack):
             publisher=publisher,
             running_tasks=workers.metric_running_tasks(),
             cpu=workers.service.metric_cpu_utilization(period=cdk.Duration.minutes(1)),
+            cpu_target_percent=config.worker_cpu_target_percent,
         )
         tables = [storage.orders_table, storage.inventory_table]
         alarms = Alarms(
