@@ -101,13 +101,20 @@ def test_workers_scale_out_on_backlog_per_worker_unless_rate_limited(synth: Synt
         expression = next(q["Expression"] for q in alarm["Metrics"] if "Expression" in q)
         steps = policies[policy_id]["StepScalingPolicyConfiguration"]["StepAdjustments"]
         if any(step["ScalingAdjustment"] > 0 for step in steps):
-            # The guard: while Temporal rate-limits the namespace the signal reads 0.
-            assert {"NamespaceRateLimited", "StartThrottled"} <= metric_names(alarm)
-            assert expression.startswith("IF(FILL(limited, 0) + FILL(throttled, 0) > 0, 0,")
+            # The guard: while Temporal rate-limits the namespace, or the task queue's
+            # dispatch rate limit is active, the signal reads 0.
+            assert {"NamespaceRateLimited", "DispatchRateLimited", "StartThrottled"} <= (
+                metric_names(alarm)
+            )
+            assert expression.startswith(
+                "IF(FILL(limited, 0) + FILL(dispatch, 0) + FILL(throttled, 0) > 0, 0,"
+            )
         else:
             # Scale-in: one task at a time (each drains on SIGTERM), never while CPU is busy.
             assert [s["ScalingAdjustment"] for s in steps] == [-1]
             assert "CPUUtilization" in metric_names(alarm)
+            # ... nor when one task fewer would carry more CPU than the workers' CPU target.
+            assert "FILL(cpu, 0) * IF(FILL(running, 1) < 1, 1, FILL(running, 1))" in expression
             assert policies[policy_id]["StepScalingPolicyConfiguration"]["Cooldown"] >= 300
 
 
