@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
 from bench.harness import STATE_DIR
@@ -20,6 +21,7 @@ from bench.report import machine, print_report, write_json
 from bench.runs import ceiling_phase, product_phase
 from bench.stats import cpu_ratios
 from oms.config import Settings, load_settings
+from oms.entrypoint import run_app
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 TUNING = (
@@ -34,35 +36,61 @@ console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def _ints(text: str) -> list[int]:
-    values = [int(part) for part in text.split(",") if part.strip()]
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
     if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError("positive integers separated by commas, e.g. 200,2000")
+        raise typer.BadParameter("positive integers separated by commas, e.g. 200,2000")
     return values
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    add = parser.add_argument
-    add("--sizes", type=_ints, default=[200, 2000], help="orders per run (default 200,2000)")
-    add("--workers", type=int, default=1, help="worker processes (default 1)")
-    add(
-        "--sweep",
-        type=_ints,
-        default=[],
-        help="max_concurrent_activities to try, e.g. 16,32,64 (default: no sweep, so that 2,000"
-        " orders fit the budget)",
+@dataclass(frozen=True)
+class BenchArgs:
+    sizes: list[int]
+    workers: int
+    sweep: list[int]
+    sweep_size: int
+    sweep_workers: list[int]
+    no_sweep: bool
+    budget: float
+    output: Path
+
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command(help=__doc__)
+def bench(
+    sizes: Annotated[str, typer.Option(help="orders per run (default 200,2000)")] = "200,2000",
+    workers: Annotated[int, typer.Option(help="worker processes (default 1)")] = 1,
+    sweep: Annotated[
+        str,
+        typer.Option(
+            help="max_concurrent_activities to try, e.g. 16,32,64 (default: no sweep, so that "
+            "2,000 orders fit the budget)"
+        ),
+    ] = "",
+    sweep_size: Annotated[int, typer.Option(help="orders per sweep point (default 100)")] = 100,
+    sweep_workers: Annotated[str, typer.Option(help="also try these worker counts")] = "",
+    no_sweep: Annotated[bool, typer.Option("--no-sweep", help="skip the tuning sweep")] = False,
+    budget: Annotated[
+        float,
+        typer.Option(help="seconds for everything; sizes after the first shrink to fit"),
+    ] = 480.0,
+    output: Annotated[Path, typer.Option(help="the JSON file")] = RESULTS,
+) -> int:
+    args = BenchArgs(
+        sizes=_ints(sizes),
+        workers=workers,
+        sweep=_ints(sweep) if sweep else [],
+        sweep_size=sweep_size,
+        sweep_workers=_ints(sweep_workers) if sweep_workers else [],
+        no_sweep=no_sweep,
+        budget=budget,
+        output=output,
     )
-    add("--sweep-size", type=int, default=100, help="orders per sweep point (default 100)")
-    add("--sweep-workers", type=_ints, default=[], help="also try these worker counts")
-    add("--no-sweep", action="store_true", help="skip the tuning sweep")
-    add(
-        "--budget",
-        type=float,
-        default=480.0,
-        help="seconds for everything; sizes after the first shrink to fit (default 480)",
-    )
-    add("--output", type=Path, default=RESULTS, help="the JSON file (default %(default)s)")
-    return parser.parse_args(argv)
+    return run_bench(args)
 
 
 def run_size(
@@ -118,8 +146,7 @@ def run_sweep(
         yield {"workers": workers, "max_concurrent_activities": slots, "product": product}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_bench(args: BenchArgs) -> int:
     budget = Budget(total=args.budget, started=time.monotonic())
     shutil.rmtree(STATE_DIR / "logs", ignore_errors=True)  # each child's log, of this run only
     # The user's OMS_* tuning is the baseline; the benchmark always runs with zero step latency.
@@ -169,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     print_report(results, console)
     console.print(f"total {results['total_seconds']:.0f}s; results in {args.output}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_app(app, argv, prog_name="python -m bench")
 
 
 if __name__ == "__main__":

@@ -2,16 +2,21 @@
 
 Every key has a documented default (docs/DEPLOY.md) so `cdk synth` works on a fresh clone; the
 Temporal and sender values are placeholders to replace before `cdk deploy`. A wrong value fails
-synth with a message naming the context key. Pure Python, no CDK import: cheap to unit-test.
+synth with one line naming the context key. A pydantic model: the types, ranges and choices
+are declared on the fields; the rules that tie fields together are one `model_validator`.
+Pure Python, no CDK import: cheap to unit-test.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from oms.config import LEDGER_MARGIN_DAYS
 from oms.orders.contract import DEFAULT_TASK_QUEUE
 
 TemporalAuth = Literal["api-key", "mtls"]
@@ -68,10 +73,11 @@ class ConfigError(ValueError):
     """A context value is wrong; the message names the context key."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class DeployConfig:
+class DeployConfig(BaseModel):
     """The deployment's knobs. Field names map to camelCase context keys (`temporal_address`
     is `temporalAddress`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     stack_name: str = "OmsOnTemporal"
     stage: Stage = "production"
@@ -93,8 +99,8 @@ class DeployConfig:
     # so the send grant names these identities). Leave unset once out of the sandbox.
     ses_test_recipients: tuple[str, ...] = ()
 
-    worker_count: int = 2
-    worker_min_count: int = 2  # production: two tasks, spread over two AZs
+    worker_count: Annotated[int, Field(ge=1)] = 2
+    worker_min_count: Annotated[int, Field(ge=1)] = 2  # production: two tasks, spread over two AZs
     worker_max_count: int = 10
     worker_cpu: int = 512
     worker_memory_mib: int = 1024
@@ -106,21 +112,37 @@ class DeployConfig:
     worker_builds: tuple[str, ...] = ()
     worker_deployment: str = "oms"
 
-    starter_batch_size: int = 10
+    # Above 10 SQS needs a batching window, which only adds latency to each order.
+    starter_batch_size: Annotated[int, Field(ge=1, le=10)] = 10
     starter_concurrency: int = 5
     starter_reserved_concurrency: int | None = None
     starter_timeout_seconds: int = 30
-    starter_memory_mib: int = 512
-    dlq_max_receive_count: int = 5
+    starter_memory_mib: Annotated[int, Field(ge=256, le=10240)] = 512
+    dlq_max_receive_count: Annotated[int, Field(ge=1, le=1000)] = 5
 
     # An existing VPC instead of a new one (all three together; no lookup, synth stays offline).
     vpc_id: str | None = None
     vpc_private_subnet_ids: tuple[str, ...] = ()
     vpc_availability_zones: tuple[str, ...] = ()
-    nat_gateways: int = 1  # new VPC only; an existing one (vpcId) brings its own egress
+    # New VPC only; an existing one (vpcId) brings its own egress.
+    nat_gateways: Annotated[int, Field(ge=0, le=3)] = 1
 
     alarm_email: str | None = None
     log_retention_days: int = 30
+
+    # What shapes a workflow, set here for the processes that read it (issue 19): a step that
+    # must finish may fail this long before the order needs attention (starter and workers:
+    # OMS_ATTENTION_AFTER_SECONDS); a return may be opened this many days after shipping and
+    # its parcel is awaited this many days (workers: OMS_RETURN_WINDOW_DAYS / _PARCEL_DAYS).
+    attention_after_seconds: Annotated[int, Field(ge=1, le=7 * 86400)] = 300
+    return_window_days: Annotated[int, Field(ge=1, le=365)] = 30
+    return_parcel_days: Annotated[int, Field(ge=1, le=180)] = 14
+
+    @property
+    def ledger_retention_days(self) -> int:
+        """Ledger records outlive their last write by the return window, the parcel wait and a
+        margin (oms.config's rule; every writer is told the same, OMS_LEDGER_RETENTION_DAYS)."""
+        return self.return_window_days + self.return_parcel_days + LEDGER_MARGIN_DAYS
 
     @property
     def stop_timeout_seconds(self) -> int:
@@ -137,30 +159,47 @@ class DeployConfig:
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> DeployConfig:
         """Build from a context getter such as `app.node.try_get_context`; unset keys keep
-        their defaults. Context from the command line arrives as strings, hence the coercion."""
-        values: dict[str, Any] = {}
+        their defaults. Raise `ConfigError` with one line naming the first wrong key."""
         stage = get("stage") or "production"
         if stage not in STAGES:
             _fail("stage", f"must be one of {', '.join(STAGES)}")
         presets = STAGE_DEFAULTS[stage]
-        for field in fields(cls):
-            key = context_key(field.name)
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            key = context_key(name)
             raw = get(key)
             if raw is None or raw == "":
                 raw = presets.get(key)
-            if raw is None or raw == "":
-                continue
-            values[field.name] = _coerce(key, field.type, raw)
-        config = cls(**values)
-        config.validate()
-        return config
+            if raw is not None and raw != "":
+                values[name] = raw
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise _config_error(exc.errors()[0]) from None
 
-    def validate(self) -> None:
-        """Raise `ConfigError` for the first wrong value, naming its context key."""
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_context_text(cls, value: Any, info: Any) -> Any:
+        """Context from the command line arrives as strings, cdk.json brings JSON: lists may
+        be comma-separated text, and a JSON true is not a number."""
+        kind = str(cls.model_fields[info.field_name].annotation)
+        if "tuple" in kind:
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if "int" in kind and isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")  # pydantic takes True as 1
+        if kind in ("str", "str | None") and isinstance(value, int | float):
+            return str(value)
+        return value
+
+    @model_validator(mode="after")
+    def _rules_across_fields(self) -> DeployConfig:
+        """The rules no single field's type says (each raises `ConfigError`)."""
         self._check_temporal_and_email()
         self._check_workers()
         self._check_starter()
         self._check_network_and_ops()
+        return self
 
     def _check_temporal_and_email(self) -> None:
         if self.temporal_auth not in ("api-key", "mtls"):
@@ -208,9 +247,6 @@ class DeployConfig:
             _fail("worker_drain_seconds", f"must be between 0 and {limit} (Fargate stops at 120 s)")
 
     def _check_starter(self) -> None:
-        if not 1 <= self.starter_batch_size <= 10:
-            # Above 10 SQS needs a batching window, which only adds latency to each order.
-            _fail("starter_batch_size", "must be between 1 and 10")
         if not 2 <= self.starter_concurrency <= 1000:
             _fail("starter_concurrency", "must be between 2 and 1000 (SQS maximum concurrency)")
         if self.starter_reserved_concurrency is not None and not (
@@ -220,10 +256,6 @@ class DeployConfig:
         if not 3 <= self.starter_timeout_seconds <= 120:
             # 6x the timeout must fit SQS's 12-hour visibility cap with room; 120 s is plenty.
             _fail("starter_timeout_seconds", "must be between 3 and 120")
-        if not 256 <= self.starter_memory_mib <= 10240:
-            _fail("starter_memory_mib", "must be between 256 and 10240")
-        if not 1 <= self.dlq_max_receive_count <= 1000:
-            _fail("dlq_max_receive_count", "must be between 1 and 1000")
 
     def _check_network_and_ops(self) -> None:
         subnets, zones = self.vpc_private_subnet_ids, self.vpc_availability_zones
@@ -240,8 +272,6 @@ class DeployConfig:
                 _fail("vpc_availability_zones", "must be zone names such as eu-west-1a")
             if len(subnets) % len(zones):
                 _fail("vpc_private_subnet_ids", "need the same number of subnets in each zone")
-        if not 0 <= self.nat_gateways <= 3:
-            _fail("nat_gateways", "must be between 0 and 3 (0: public subnets, no NAT)")
         if self.stage == "production" and self.nat_gateways == 0:
             # CONTRACT.md §10: production workers run in private subnets with egress.
             _fail("nat_gateways", "must be at least 1 in production (stage=development: 0)")
@@ -249,6 +279,11 @@ class DeployConfig:
             _fail("log_retention_days", f"must be one of {LOG_RETENTION_DAYS}")
         if self.alarm_email is not None and not _EMAIL.match(self.alarm_email):
             _fail("alarm_email", "must be an email address")
+
+
+def is_secret_arn(value: str) -> bool:
+    """A Secrets Manager secret's complete ARN (what ECS injects by and IAM grants)."""
+    return bool(_SECRET_ARN.match(value))
 
 
 def _fail(field_name: str, problem: str) -> NoReturn:
@@ -261,17 +296,11 @@ def context_key(field_name: str) -> str:
     return (head + "".join(part.capitalize() for part in rest)).replace("Mib", "MiB")
 
 
-def _coerce(key: str, annotation: Any, raw: Any) -> Any:
-    """Context values come as JSON (cdk.json) or strings (-c); accept both."""
-    kind = str(annotation)
-    try:
-        if "tuple" in kind:
-            items = raw.split(",") if isinstance(raw, str) else list(raw)
-            return tuple(str(item).strip() for item in items if str(item).strip())
-        if "int" in kind:
-            if isinstance(raw, bool):
-                raise ValueError(raw)
-            return int(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"context {key}: expected {kind}, got {raw!r}") from None
-    return str(raw)
+def _config_error(error: ErrorDetails) -> ConfigError:
+    """One pydantic error as one line: `context workerCount: Input should be ...`."""
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, ConfigError):
+        return cause  # a cross-field rule already named its key
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    message = error["msg"].removeprefix("Value error, ")
+    return ConfigError(f"context {context_key(field)}: {message}")

@@ -9,9 +9,12 @@ What each statement is for (deploy.yml):
 - the *deploy* Temporal credential (not the workers' one: that key is runtime-only), for
   `oms.ops.rollout` and `oms versions promote`;
 - ECR push of the worker image to the build-images repository;
+- the in-account replay gate: run its task (passing its two roles to ECS) and read its exit
+  code (`infra/replay_task.py`);
 - the smoke check's reads (starter function, worker service, queues) and, outside
   production, the canary's one message.
-No `kms:Decrypt`: the replay gate on a GitHub-hosted runner never decrypts customer data.
+No `kms:Decrypt`: nothing on a GitHub-hosted runner decrypts customer data (the replay of
+recent histories runs in the account).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.components.replay_gate import family_name
+from infra.config import ConfigError, is_secret_arn
 from infra.nag import acknowledge
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
@@ -49,6 +54,13 @@ class GithubDeployStack(cdk.Stack):
         production: bool,
         **kwargs: Any,
     ) -> None:
+        if not is_secret_arn(temporal_deploy_secret):
+            # An empty value would synthesise a statement without a resource (a failed deploy
+            # of the role) and a bare name a grant that never matches: say so at synth.
+            raise ConfigError(
+                "context temporalDeploySecret: must be the deploy secret's complete ARN, ending "
+                "in -XXXXXX (the pipeline's Temporal credential, not the workers' one)"
+            )
         super().__init__(scope, construct_id, **kwargs)
         provider = iam.CfnOIDCProvider(
             self,
@@ -132,6 +144,40 @@ class GithubDeployStack(cdk.Stack):
                     self.format_arn(service="sqs", resource=f"{oms_stack_name}-*"),
                 ],
             ),
+            iam.PolicyStatement(
+                sid="RunReplayGate",
+                actions=["ecs:RunTask"],
+                resources=[
+                    self.format_arn(
+                        service="ecs",
+                        resource="task-definition",
+                        resource_name=f"{family_name(oms_stack_name)}:*",
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="WatchReplayGate",
+                actions=["ecs:DescribeTasks"],
+                resources=[
+                    self.format_arn(
+                        service="ecs", resource="task", resource_name=f"{oms_stack_name}-*/*"
+                    )
+                ],
+            ),
+            # RunTask hands the task its two roles; only the replay gate's, only to ECS tasks.
+            iam.PolicyStatement(
+                sid="PassReplayGateRoles",
+                actions=["iam:PassRole"],
+                resources=[
+                    self.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=f"{oms_stack_name}-ReplayGate*",
+                    )
+                ],
+                conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            ),
         ]
         if not production:
             statements.append(
@@ -156,6 +202,8 @@ class GithubDeployStack(cdk.Stack):
             ("ecr", f"repository/{oms_stack_name.lower()}-workersbuildimages*"),
             ("lambda", f"function:{oms_stack_name}-*"),
             ("ecs", f"service/{oms_stack_name}-*/*"),
+            ("ecs", f"task-definition/{family_name(oms_stack_name)}:*"),
+            ("ecs", f"task/{oms_stack_name}-*/*"),
             ("sqs", f"{oms_stack_name}-*"),
         ):
             acknowledge(
@@ -163,4 +211,10 @@ class GithubDeployStack(cdk.Stack):
                 f"IAM5[Resource::{arn.format(service, resource)}]",
                 "Generated names of the OMS stack's resources, limited to that stack's prefix.",
             )
+        acknowledge(
+            policy,
+            f"IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{oms_stack_name}-ReplayGate*]",
+            "The replay gate's task and execution roles (generated names under the stack's "
+            "ReplayGate prefix), passed to ECS tasks only.",
+        )
         cdk.CfnOutput(self, "DeployRoleArn", value=self.role.role_arn)

@@ -14,7 +14,6 @@ Read-only except the canary's one message; the IAM it needs is in docs/DEPLOY.md
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -22,9 +21,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import boto3
+import typer
+
+from oms.entrypoint import run_app
 
 CANARY_SKU = "SMOKE-CANARY"
 
@@ -128,14 +130,17 @@ def outputs_of(path: Path) -> dict[str, str]:
     return dict(outputs)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Smoke-check the deployed OMS stack.")
-    parser.add_argument("outputs_file", type=Path)
-    parser.add_argument("--min-workers", type=int, default=1)
-    parser.add_argument("--canary", action="store_true", help="non-production stages only")
-    parser.add_argument("--sender", default="", help="the canary's recipient: the SES sender")
-    args = parser.parse_args(argv)
-    outputs = outputs_of(args.outputs_file)
+app = typer.Typer(add_completion=False)
+
+
+@app.command(help="Smoke-check the deployed OMS stack.")
+def smoke(
+    outputs_file: Annotated[Path, typer.Argument(help="cdk deploy --outputs-file")],
+    min_workers: Annotated[int, typer.Option(help="running worker tasks required")] = 1,
+    canary: Annotated[bool, typer.Option(help="non-production stages only")] = False,
+    sender: Annotated[str, typer.Option(help="the canary's recipient: the SES sender")] = "",
+) -> int:
+    outputs = outputs_of(outputs_file)
     sqs = boto3.client("sqs")
     checks = [
         check_starter(boto3.client("lambda"), outputs["StarterFunctionName"]),
@@ -143,18 +148,22 @@ def main(argv: list[str] | None = None) -> int:
             boto3.client("ecs"),
             outputs["WorkerClusterName"],
             outputs["WorkerServiceName"],
-            args.min_workers,
+            min_workers,
         ),
         check_queues(sqs, outputs["IntakeQueueUrl"], outputs["DeadLetterQueueUrl"]),
     ]
-    if args.canary:
+    if canary:
         checks.append(
-            run_canary(sqs, outputs["IntakeQueueUrl"], outputs["DeadLetterQueueUrl"], args.sender)
+            run_canary(sqs, outputs["IntakeQueueUrl"], outputs["DeadLetterQueueUrl"], sender)
         )
     for check in checks:
         mark = "FAIL" if not check.ok else "WARN" if check.warning else "ok  "
         sys.stdout.write(f"{mark} {check.name}: {check.detail}\n")
     return 0 if all(check.ok for check in checks) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_app(app, argv, prog_name="python -m infra.smoke")
 
 
 if __name__ == "__main__":

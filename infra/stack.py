@@ -20,6 +20,7 @@ from infra.components.email import Email
 from infra.components.intake import IntakeQueues
 from infra.components.network import Network
 from infra.components.payload_key import PayloadKey
+from infra.components.replay_gate import ReplayGate, family_name
 from infra.components.scaling import BacklogPublisher, BacklogScaling
 from infra.components.starter import Starter
 from infra.components.storage import Storage
@@ -101,13 +102,14 @@ class OmsStack(cdk.Stack):
             reserved_concurrency=config.starter_reserved_concurrency,
             log_retention=retention,
         )
+        image = worker_image(project_dir)
         workers = Workers(
             self,
             "Workers",
             vpc=network.vpc,
             subnets=network.worker_subnets,
             assign_public_ip=network.public_egress,
-            image=worker_image(project_dir),
+            image=image,
             environment={
                 **temporal.environment,
                 "OMS_TASK_QUEUE": config.task_queue,
@@ -117,6 +119,11 @@ class OmsStack(cdk.Stack):
                 "OMS_SENDER_EMAIL": email.sender_email,
                 "OMS_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
                 "OMS_GRACEFUL_SHUTDOWN_SECONDS": str(config.worker_drain_seconds),
+                # What shapes the workflows the workers run (DeployConfig, docs/DEPLOY.md).
+                "OMS_ATTENTION_AFTER_SECONDS": str(config.attention_after_seconds),
+                "OMS_RETURN_WINDOW_DAYS": str(config.return_window_days),
+                "OMS_RETURN_PARCEL_DAYS": str(config.return_parcel_days),
+                "OMS_LEDGER_RETENTION_DAYS": str(config.ledger_retention_days),
                 "OMS_LOG_LEVEL": "INFO",
                 "OMS_LOG_FORMAT": "json",
                 "OMS_METRICS": "emf",
@@ -134,6 +141,24 @@ class OmsStack(cdk.Stack):
             builds=config.worker_builds,
             deployment_name=config.worker_deployment,
         )
+        # The new build's code replays recent histories in the account before promotion.
+        replay_gate = ReplayGate(
+            self,
+            "ReplayGate",
+            family=family_name(config.stack_name),
+            image=image,
+            environment={
+                **temporal.environment,
+                "OMS_TASK_QUEUE": config.task_queue,
+                "OMS_PAYLOAD_KEY_ID": payload_key.key_arn,
+                "OMS_LOG_FORMAT": "json",
+                "AWS_REGION": self.region,
+            },
+            secrets=temporal.container_secrets(),
+            log_retention=retention,
+            vpc=network.vpc,
+        )
+        payload_key.grant_decrypt(replay_gate.task_role)
         storage.grant_worker_access(workers.task_role)
         email.grant_send(workers.task_role)
         payload_key.grant_encrypt_decrypt(workers.task_role)
@@ -144,6 +169,13 @@ class OmsStack(cdk.Stack):
         storage.grant_starter_access(starter.function)
         starter.function.add_environment("OMS_ORDERS_TABLE", storage.orders_table.table_name)
         starter.function.add_environment("OMS_METRICS", "emf")
+        # The starter puts the attention window into each order's input and writes the ledger.
+        starter.function.add_environment(
+            "OMS_ATTENTION_AFTER_SECONDS", str(config.attention_after_seconds)
+        )
+        starter.function.add_environment(
+            "OMS_LEDGER_RETENTION_DAYS", str(config.ledger_retention_days)
+        )
         # Scale on the task queue's backlog, sampled every minute (components/scaling.py).
         publisher = BacklogPublisher(
             self,
@@ -161,6 +193,7 @@ class OmsStack(cdk.Stack):
             publisher=publisher,
             running_tasks=workers.metric_running_tasks(),
             cpu=workers.service.metric_cpu_utilization(period=cdk.Duration.minutes(1)),
+            cpu_target_percent=config.worker_cpu_target_percent,
         )
         tables = [storage.orders_table, storage.inventory_table]
         alarms = Alarms(
@@ -210,6 +243,16 @@ class OmsStack(cdk.Stack):
             # deploy unites them with Temporal's live builds, and a deploy without builds is
             # refused while this is set (infra/deploy_guard.py).
             "WorkerBuilds": ",".join(config.worker_builds),
+            # What `python -m infra.replay_task` needs to run the gate (deploy.yml).
+            "ReplayGateTaskDefinition": replay_gate.task_definition.family,
+            "ReplayGateSubnets": cdk.Fn.join(
+                ",",
+                network.vpc.select_subnets(
+                    subnet_type=network.worker_subnets.subnet_type
+                ).subnet_ids,
+            ),
+            "ReplayGateSecurityGroup": replay_gate.security_group.security_group_id,
+            "ReplayGateAssignPublicIp": "ENABLED" if network.public_egress else "DISABLED",
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)

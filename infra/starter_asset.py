@@ -16,7 +16,6 @@ No CDK import: tests and the bench build the same recipe for this machine's plat
 
 from __future__ import annotations
 
-import argparse
 import glob
 import hashlib
 import os
@@ -26,6 +25,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from oms.entrypoint import run_app
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCK_FILE_PATH = Path("infra", "locks", "runtime.txt")
@@ -54,7 +58,8 @@ PRUNED = (
     "pycountry/locales",  # translations: the starter only reads the codes
     "pycountry/tests",
     "temporalio/bridge/sdk-core",  # the Rust sources of the compiled bridge
-    # Powertools utilities the handler never imports (it uses logging, batch, data_classes).
+    # Powertools utilities the handler never imports (it uses logging, batch, data_classes,
+    # and parameters for the Temporal secret).
     "aws_lambda_powertools/event_handler",
     *(
         f"aws_lambda_powertools/utilities/{name}"
@@ -66,7 +71,6 @@ PRUNED = (
             "idempotency",
             "kafka",
             "metadata",
-            "parameters",
             "streaming",
             "validation",
         )
@@ -215,14 +219,22 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--platform", default=LAMBDA_PLATFORM)
-    args = parser.parse_args()
-    compiled = build_starter_asset(args.out_dir, platform=args.platform)
-    sys.stderr.write(f"starter asset in {args.out_dir} (bytecode: {compiled})\n")
+app = typer.Typer(add_completion=False)
+
+
+@app.command(help=__doc__.splitlines()[0])
+def build(
+    out_dir: Path,
+    platform: Annotated[str, typer.Option(help="pip --platform of the wheels")] = LAMBDA_PLATFORM,
+) -> int:
+    compiled = build_starter_asset(out_dir, platform=platform)
+    sys.stderr.write(f"starter asset in {out_dir} (bytecode: {compiled})\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_app(app, argv, prog_name="python -m infra.starter_asset")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

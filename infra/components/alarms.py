@@ -25,6 +25,8 @@ Missing = cloudwatch.TreatMissingData
 RUNBOOK = "Runbook: docs/RUNBOOK.md#"
 # Orders finish in minutes and returns/deliveries auto-upgrade: a week of draining is not normal.
 OLD_DRAIN_DAYS = 7
+# The SDK's counter of workflows that ended FAILED, as the worker writes it (oms.metrics).
+SDK_WORKFLOW_FAILED = "temporal_workflow_failed"
 
 
 class Alarms(Construct):
@@ -201,6 +203,19 @@ class Alarms(Construct):
             "Workflow tasks fail (non-determinism or a bug in workflow code): the affected "
             "orders make no progress. Find them in the worker logs; fix and redeploy.",
             sdk_metric("temporal_workflow_task_execution_failed", queue, period=five_minutes),
+            threshold=0,
+            operator=Op.GREATER_THAN_THRESHOLD,
+        )
+        # The last guard of the process core: a bug (`BUGS`, oms.process.runtime) fails the
+        # workflow instead of retrying its task silently; the SDK counts each failed workflow
+        # as `workflow_failed` (core's `temporal_` prefix), which the worker publishes.
+        self._alarm(
+            "WorkflowsFailed",
+            "Workflows failed: a bug in a flow (the process core fails the workflow on one "
+            "rather than retry it forever). Those orders or returns stopped; stock or money may "
+            "be held. Find them (`temporal workflow list -q \"ExecutionStatus='Failed'\"`), fix, "
+            "redeploy, settle each by hand.",
+            sdk_metric(SDK_WORKFLOW_FAILED, queue, period=five_minutes),
             threshold=0,
             operator=Op.GREATER_THAN_THRESHOLD,
         )

@@ -70,7 +70,8 @@ class Email(Construct):
         resources, so their ARNs, and nothing else, are named."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            # SESv2 SendEmail with Simple content (oms.mail.mailer): no raw MIME is sent.
+            actions=["ses:SendEmail"],
             resource_arns=[
                 self.identity.email_identity_arn,
                 self.configuration_set_arn,

@@ -40,6 +40,10 @@ class PayloadKey(Construct):
         """Workers: seal results and open inputs."""
         self._grant(grantee, _GENERATE, _DECRYPT)
 
+    def grant_decrypt(self, grantee: iam.IGrantable) -> None:
+        """The in-account replay gate: opens recorded payloads, never seals one."""
+        self._grant(grantee, _DECRYPT)
+
     def grant_encrypt(self, grantee: iam.IGrantable) -> None:
         """The starter: seals workflow inputs, never reads a payload."""
         self._grant(grantee, _GENERATE)

@@ -24,7 +24,7 @@ from constructs import Construct
 from infra.components.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from infra.components.temporal import TemporalConnection
 from infra.nag import acknowledge
-from infra.scaling_policy import IN_EXPRESSION, OUT_EXPRESSION, POLICY
+from infra.scaling_policy import OUT_EXPRESSION, POLICY, in_expression
 from oms.metrics import NAMESPACE, SDK_NAMESPACE, Metric
 
 PUBLISHER_HANDLER = "oms.ops.backlog.lambda_handler"
@@ -140,11 +140,13 @@ class BacklogScaling(Construct):
         publisher: BacklogPublisher,
         running_tasks: cloudwatch.IMetric,
         cpu: cloudwatch.IMetric,
+        cpu_target_percent: float = POLICY.cpu_busy_percent,
     ) -> None:
         super().__init__(scope, construct_id)
         inputs = {
             "backlog": publisher.metric(Metric.BACKLOG_COUNT),
             "limited": publisher.metric(Metric.RATE_LIMITED),
+            "dispatch": publisher.metric(Metric.DISPATCH_LIMITED),
             "throttled": business_metric(Metric.START_THROTTLED, cloudwatch.Stats.SUM),
             "running": running_tasks,
         }
@@ -155,7 +157,8 @@ class BacklogScaling(Construct):
             period=ONE_MINUTE,
         )
         self.scale_in_metric = cloudwatch.MathExpression(
-            expression=IN_EXPRESSION,
+            # The CPU target of the workers' own CPU policy: one task fewer must stay under it.
+            expression=in_expression(cpu_target_percent),
             using_metrics={"backlog": inputs["backlog"], "running": running_tasks, "cpu": cpu},
             label="Backlog per worker (high while CPU is busy)",
             period=ONE_MINUTE,

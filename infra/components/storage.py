@@ -7,6 +7,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from oms.orders.ledger import EXPIRES_AT
+
 
 class Storage(Construct):
     """Two on-demand tables, point-in-time recovery on, kept when the stack is deleted (they
@@ -18,11 +20,14 @@ class Storage(Construct):
         self.inventory_table = self._table(
             "InventoryTable", partition_key=dynamodb.Attribute(name="sku", type=_STRING)
         )
-        # Items per order: RESERVATION, CHARGE, PACKAGE, EMAIL, ... records.
+        # Items per order: RESERVATION, CHARGE, PACKAGE, EMAIL, ... records. They expire
+        # (DynamoDB TTL, no write cost) a while after their last write: the ledger sets
+        # `expiresAt` beyond the return window (oms.config `ledger_ttl_days`).
         self.orders_table = self._table(
             "OrdersTable",
             partition_key=dynamodb.Attribute(name="orderId", type=_STRING),
             sort_key=dynamodb.Attribute(name="record", type=_STRING),
+            time_to_live_attribute=EXPIRES_AT,
         )
 
     def _table(
@@ -31,12 +36,14 @@ class Storage(Construct):
         *,
         partition_key: dynamodb.Attribute,
         sort_key: dynamodb.Attribute | None = None,
+        time_to_live_attribute: str | None = None,
     ) -> dynamodb.Table:
         return dynamodb.Table(
             self,
             construct_id,
             partition_key=partition_key,
             sort_key=sort_key,
+            time_to_live_attribute=time_to_live_attribute,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -48,8 +55,9 @@ class Storage(Construct):
 
     def grant_worker_access(self, grantee: iam.IGrantable) -> None:
         """Both tables, the item actions the worker's activities use. TransactWriteItems is
-        authorised per item action (Put/Update/ConditionCheck), so it needs no action of its
-        own; no Scan, Query, Delete or BatchWrite."""
+        authorised per item action (the ledger's transactions Put and Update), so it needs no
+        action of its own; no ConditionCheck (none is built), Scan, Query, Delete or BatchWrite
+        (tests/infra/test_grants_from_code.py derives this from the code)."""
         for table in (self.inventory_table, self.orders_table):
             table.grant(grantee, *WORKER_TABLE_ACTIONS)
 
@@ -64,5 +72,4 @@ WORKER_TABLE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
 )

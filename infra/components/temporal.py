@@ -55,4 +55,10 @@ class TemporalConnection(Construct):
         }
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        return self.secret.grant_read(grantee)
+        """GetSecretValue only (what Powertools' get_secret calls); `Secret.grant_read` would
+        add DescribeSecret, which no process calls."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["secretsmanager:GetSecretValue"],
+            resource_arns=[self.secret.secret_arn],
+        )

@@ -116,7 +116,9 @@ class Workers(Construct):
                 "OMS_BUILD_ID": build,
                 "OMS_WORKER_DEPLOYMENT": deployment_name,
             }
-            self.services[build] = self._service(build, build_image, env, secrets)
+            self.services[build] = self._service(
+                build, build_image, env, secrets, draining=index > 0
+            )
         # The newest build's service: the one new orders start on once it is promoted.
         self.service = next(iter(self.services.values()))
         self.scaling = next(iter(self.scalings.values()))
@@ -127,8 +129,15 @@ class Workers(Construct):
         image: ecs.ContainerImage,
         environment: dict[str, str],
         secrets: Mapping[str, ecs.Secret],
+        *,
+        draining: bool = False,
     ) -> ecs.FargateService:
         cpu, memory_mib, desired_count, min_count, max_count, cpu_target = self._sizes
+        if draining:
+            # An older build (draining once the new one is promoted) gets no new orders: it
+            # may shrink to one task as its pinned orders finish, and CPU tracking scales it
+            # in (the backlog policies follow the newest build only).
+            min_count = 1
         # Unversioned: the construct ids of the single-service stack (no replacement).
         scope: Construct = Construct(self, f"Build-{build}") if build else self
         task_definition = ecs.FargateTaskDefinition(
@@ -186,7 +195,10 @@ class Workers(Construct):
             "Cpu",
             target_utilization_percent=cpu_target,
             scale_out_cooldown=Duration.seconds(60),
-            disable_scale_in=True,
+            scale_in_cooldown=Duration.seconds(300),
+            # The newest build scales in on its backlog (components/scaling.py); a draining
+            # build has no backlog signal of its own, so CPU may remove its idle tasks.
+            disable_scale_in=not draining,
         )
         acknowledge(
             task_definition,

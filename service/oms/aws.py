@@ -30,7 +30,10 @@ class AwsClients:
 
     def ledger(self, settings: Settings) -> Ledger:
         return Ledger(
-            self.dynamodb, orders_table=settings.orders_table, stock_table=settings.inventory_table
+            self.dynamodb,
+            orders_table=settings.orders_table,
+            stock_table=settings.inventory_table,
+            retention_days=settings.ledger_ttl_days,
         )
 
 

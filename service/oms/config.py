@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oms.orders.contract import DEFAULT_TASK_QUEUE
@@ -18,6 +18,8 @@ from oms.orders.models import ses_address
 from oms.subscriptions.schedule import parse_duration
 
 ENV_PREFIX = "OMS_"
+# Kept beyond the return window and the parcel wait when OMS_LEDGER_RETENTION_DAYS is unset.
+LEDGER_MARGIN_DAYS = 30
 
 
 class SettingsError(ValueError):
@@ -47,6 +49,10 @@ class Settings(BaseSettings):
     # parcel is awaited this many days (a durable timer) before the return expires.
     return_window_days: int = Field(30, ge=1, le=365, description="days after shipping")
     return_parcel_days: int = Field(14, ge=1, le=180, description="days to wait for a parcel")
+    # The ledger's records expire (DynamoDB TTL) this long after their last write: beyond the
+    # return window plus the parcel wait, so a return always finds its order's records. Unset:
+    # that sum plus LEDGER_MARGIN_DAYS (chargebacks, support questions, late refunds).
+    ledger_retention_days: int | None = Field(None, ge=1, le=3650)
 
     # Money rules (CONTRACT.md §6g), ISO 8601 durations ("P7D", "PT24H"): how long a card hold
     # lasts at the (simulated) provider, so a capture after that renews it first; orders above
@@ -133,6 +139,24 @@ class Settings(BaseSettings):
             return ses_address(value)
         except ValueError:
             raise ValueError("must be an email address such as orders@example.com") from None
+
+    @property
+    def ledger_ttl_days(self) -> int:
+        """Days a ledger record outlives its last write (DynamoDB TTL on `expiresAt`)."""
+        if self.ledger_retention_days is not None:
+            return self.ledger_retention_days
+        return self.return_window_days + self.return_parcel_days + LEDGER_MARGIN_DAYS
+
+    @model_validator(mode="after")
+    def _ledger_outlives_returns(self) -> Settings:
+        floor = self.return_window_days + self.return_parcel_days
+        if self.ledger_retention_days is not None and self.ledger_retention_days < floor:
+            # A return opened late would find its order's records already deleted.
+            raise ValueError(
+                f"ledger_retention_days must be at least return_window_days + "
+                f"return_parcel_days ({floor})"
+            )
+        return self
 
     @field_validator("subscription_reminder", "subscription_min_interval")
     @classmethod

@@ -17,7 +17,6 @@ Exit codes of the check: 0 healthy, 1 unhealthy (missing, stale or unreadable he
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -26,7 +25,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
+
+import typer
+
+from oms.entrypoint import run_app
 
 DEFAULT_HEALTH_FILE = Path(tempfile.gettempdir()) / "oms-worker.health"
 HEARTBEAT_SECONDS = 10.0
@@ -99,22 +102,28 @@ def heartbeat_age(path: Path, *, now: float | None = None) -> float | None:
     return (time.time() if now is None else now) - at
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m oms.health",
-        description="Exit 0 if the worker process is alive (connecting, or its poll loop running).",
-    )
-    parser.add_argument("--file", type=Path, default=DEFAULT_HEALTH_FILE)
-    parser.add_argument("--max-age", type=float, default=MAX_AGE_SECONDS, metavar="SECONDS")
-    args = parser.parse_args(argv)
-    age = heartbeat_age(args.file)
+app = typer.Typer(add_completion=False)
+
+
+@app.command(help="Exit 0 if the worker process is alive (connecting, or its poll loop running).")
+def check(
+    file: Annotated[Path, typer.Option(help="the heartbeat file")] = DEFAULT_HEALTH_FILE,
+    max_age: Annotated[
+        float, typer.Option(metavar="SECONDS", help="oldest heartbeat still alive")
+    ] = MAX_AGE_SECONDS,
+) -> int:
+    age = heartbeat_age(file)
     if age is None:
-        sys.stderr.write(f"unhealthy: no heartbeat in {args.file}\n")
+        sys.stderr.write(f"unhealthy: no heartbeat in {file}\n")
         return 1
-    if age > args.max_age:
+    if age > max_age:
         sys.stderr.write(f"unhealthy: last heartbeat {age:.0f} s ago\n")
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_app(app, argv, prog_name="python -m oms.health")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,9 @@ class Metric(StrEnum):
     BACKLOG_AGE = "BacklogAgeSeconds"
     POLLERS = "Pollers"
     RATE_LIMITED = "NamespaceRateLimited"  # 1 while Temporal answers RESOURCE_EXHAUSTED
+    # 1 while the task queue's dispatch rate limit held tasks back (TaskQueueStats'
+    # rate_limiting_active): more workers would not drain it faster.
+    DISPATCH_LIMITED = "DispatchRateLimited"
     ORDERS_NEEDING_ATTENTION = "OrdersNeedingAttention"
     BUILDS_WITHOUT_POLLERS = "BuildsWithoutPollers"  # live builds no worker polls for
     OLDEST_DRAIN_DAYS = "OldestDrainDays"  # days the oldest DRAINING build has drained

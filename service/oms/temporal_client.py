@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import boto3
+from aws_lambda_powertools.utilities.parameters import get_secret
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
@@ -36,6 +36,10 @@ from oms.config import Settings, SettingsError
 log = logging.getLogger("oms.temporal_client")
 
 DEFAULT_ADDRESS = "localhost:7233"
+# Powertools caches the secret this long per process: a Lambda's warm invocations (and a
+# process that connects again) do not call Secrets Manager, yet a rotated key is picked up
+# within 15 minutes even by a long-lived process (docs/GITHUB_OIDC.md, rotation).
+SECRET_MAX_AGE_SECONDS = 900
 
 
 def connect_config(settings: Settings) -> dict[str, Any]:
@@ -48,11 +52,14 @@ def connect_config(settings: Settings) -> dict[str, Any]:
 
 
 def _credentials_from_secret(secret_id: str) -> dict[str, Any]:
-    raw = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    # Powertools' parameters utility: GetSecretValue through its cached provider.
+    raw = get_secret(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
     try:
-        secret = json.loads(raw)
+        secret = json.loads(raw) if isinstance(raw, str | bytes) else None
     except json.JSONDecodeError:
-        raise SettingsError("OMS_TEMPORAL_SECRET_ARN: the secret is not JSON") from None
+        secret = None
+    if not isinstance(secret, dict):
+        raise SettingsError("OMS_TEMPORAL_SECRET_ARN: the secret is not a JSON object")
     if secret.get("apiKey"):
         return {"api_key": secret["apiKey"], "tls": True}
     if secret.get("tlsCert") and secret.get("tlsKey"):

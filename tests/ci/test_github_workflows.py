@@ -179,15 +179,17 @@ def test_nothing_is_installed_or_synthesised_once_credentials_exist() -> None:
 
     # the image kept under its build id before the deploy (when its repository exists), diff,
     # deploy (both of the assembly synthesised before the credentials), smoke check, the push
-    # of a first deploy, the promote once the new build's workers poll
-    assert len(after) == 6
-    early, diff, deploy, smoke, keep, promote = after
+    # of a first deploy, the in-account replay gate (only its exit code comes back), the
+    # promote once the new build's workers poll
+    assert len(after) == 7
+    early, diff, deploy, smoke, keep, replay, promote = after
     assert 'docker push "${repository}:${BUILD_ID}"' in early
     assert "diff --app cdk.out" in diff
     assert "deploy --app cdk.out" in deploy
     assert "--require-approval never" in deploy
     assert "python -m infra.smoke cdk-outputs.json" in smoke
     assert 'docker push "${repository}:${BUILD_ID}"' in keep
+    assert replay.strip() == ".venv/bin/python -m infra.replay_task cdk-outputs.json"
     assert "oms.ops.rollout wait" in promote
     assert "oms versions promote" in promote
     for script in after:

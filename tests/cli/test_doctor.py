@@ -228,5 +228,7 @@ async def test_the_backlog_publisher_reports_the_task_queue_from_temporal(
     assert written["Pollers"]["Pollers"] == sample["pollers"]
     assert written["Pollers"]["TaskQueue"] == deployment.settings.task_queue
     assert written["NamespaceRateLimited"]["NamespaceRateLimited"] == 0
+    # TaskQueueStats.rate_limiting_active, read from the dev server (no limit set here)
+    assert written["DispatchRateLimited"]["DispatchRateLimited"] == 0
     assert written["BacklogCount"]["BacklogCount"] == sample["backlog_count"]
     assert "OrdersNeedingAttention" in written

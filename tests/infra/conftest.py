@@ -44,6 +44,9 @@ DEPLOY_CONTEXT: dict[str, Any] = {
     "workerDrainSeconds": "45",  # a string, as `cdk -c` passes it
     "starterConcurrency": 8,
     "sesTestRecipients": "qa@shop.example.com,support@shop.example.com",
+    "attentionAfterSeconds": "900",
+    "returnWindowDays": 45,
+    "returnParcelDays": "21",
 }
 
 
@@ -66,6 +69,17 @@ class Synth:
         assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
         ((logical_id, resource),) = found.items()
         return logical_id, resource.get("Properties", {})
+
+    def worker_task(self) -> tuple[str, dict[str, Any]]:
+        """The workers' task definition (the replay gate has one of its own)."""
+        found = {
+            k: v["Properties"]
+            for k, v in self.of_type("AWS::ECS::TaskDefinition").items()
+            if not v["Properties"].get("Family", "").endswith("-replay-gate")
+        }
+        assert len(found) == 1, f"expected one worker task definition, found {sorted(found)}"
+        ((logical_id, properties),) = found.items()
+        return logical_id, properties
 
     def starter(self) -> tuple[str, dict[str, Any]]:
         """The starter function (the stack also has CDK's custom-resource handlers)."""

@@ -11,6 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from infra.config import ConfigError
 from infra.github_oidc import GithubDeployStack
 from infra.nag import register_checks
 from tests.infra.conftest import PROJECT_DIR
@@ -82,6 +83,10 @@ def test_what_the_jobs_call_is_granted_and_nothing_decrypts(role_template: dict[
         "ecr:PutImage",
         "secretsmanager:GetSecretValue",
         "sts:AssumeRole",
+        # infra/replay_task.py: the in-account replay gate
+        "ecs:RunTask",
+        "ecs:DescribeTasks",
+        "iam:PassRole",
     } <= granted
     assert not any(a.startswith("kms:") for a in granted)
     assert "sqs:SendMessage" not in granted  # the canary runs outside production only
@@ -96,3 +101,27 @@ def test_the_secret_is_the_deploy_credential_only(role_template: dict[str, Any])
         .replace("${AWS::", "")
         .split("cdk-hnb659fds")[0]
     )
+
+
+@pytest.mark.parametrize("secret", ["", "oms/temporal-deploy", "arn:aws:kms:eu-west-1:1:key/x"])
+def test_a_missing_or_partial_deploy_secret_fails_synth(secret: str) -> None:
+    # Given the role stack is asked for without a usable deploy secret
+    app = cdk.App()
+    # Then synth stops with one line naming the context key, instead of deploying a role
+    # whose secret statement has no (or a never-matching) resource.
+    with pytest.raises(ConfigError, match="context temporalDeploySecret"):
+        GithubDeployStack(
+            app,
+            "OmsGithubDeploy",
+            repository="shop/oms",
+            oms_stack_name="OmsOnTemporal",
+            temporal_deploy_secret=secret,
+            production=True,
+        )
+
+
+def test_the_jobs_read_the_deploy_secret_never_the_runtime_one() -> None:
+    workflow = (PROJECT_DIR / ".github" / "workflows" / "deploy.yml").read_text()
+    # What oms.temporal_client reads in the jobs: only ever the deploy credential.
+    assigned = set(re.findall(r"OMS_TEMPORAL_SECRET_ARN: \$\{\{ vars\.(\w+) \}\}", workflow))
+    assert assigned == {"TEMPORAL_DEPLOY_SECRET_ARN"}

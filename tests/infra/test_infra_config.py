@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import pytest
@@ -49,7 +48,7 @@ def test_the_temporal_secret_is_taken_by_complete_arn_only() -> None:
 
 
 def test_context_keys_are_camel_case_field_names() -> None:
-    keys = {context_key(f.name) for f in fields(DeployConfig)}
+    keys = {context_key(name) for name in DeployConfig.model_fields}
 
     assert {"temporalAddress", "temporalSecret", "workerMemoryMiB", "vpcId"} <= keys
     assert all("_" not in key for key in keys)
@@ -148,8 +147,21 @@ def test_stop_timeout_leaves_room_for_the_drain_within_fargates_cap(drain: int) 
         ({"alarmEmail": "oncall"}, "alarmEmail"),
         ({"workerCount": "two"}, "workerCount"),
         ({"workerCount": True}, "workerCount"),
+        ({"attentionAfterSeconds": "0"}, "attentionAfterSeconds"),
+        ({"returnWindowDays": "a month"}, "returnWindowDays"),
+        ({"returnParcelDays": 181}, "returnParcelDays"),
     ],
 )
 def test_a_wrong_value_fails_naming_the_context_key(context: dict[str, Any], key: str) -> None:
-    with pytest.raises(ConfigError, match=rf"^context {key}: "):
+    with pytest.raises(ConfigError, match=rf"^context {key}: ") as failure:
         from_context(**context)
+    # One line a person can act on, not pydantic's multi-line report.
+    assert "\n" not in str(failure.value)
+
+
+def test_the_workflow_shaping_windows_come_from_context() -> None:
+    config = from_context(attentionAfterSeconds="600", returnWindowDays=60, returnParcelDays="21")
+
+    assert (config.attention_after_seconds, config.return_window_days) == (600, 60)
+    # Ledger records outlive a return opened on the last day of the window and its parcel wait.
+    assert config.ledger_retention_days > 60 + 21

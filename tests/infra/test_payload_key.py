@@ -30,7 +30,7 @@ def kms_statements(synth: Synth, role_logical_id: str) -> list[dict[str, Any]]:
 
 
 def role_of_workers(synth: Synth) -> str:
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     role: str = task["TaskRoleArn"]["Fn::GetAtt"][0]
     return role
 
@@ -69,7 +69,7 @@ def test_workers_encrypt_and_decrypt_the_starter_only_encrypts(synth: Synth) -> 
 def test_both_processes_are_told_the_key(synth: Synth) -> None:
     key_id, _ = key(synth)
     arn = {"Fn::GetAtt": [key_id, "Arn"]}
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     (container,) = task["ContainerDefinitions"]
     worker_env = {e["Name"]: e["Value"] for e in container["Environment"]}
     _, function = synth.starter()

@@ -31,7 +31,7 @@ DEPLOYED_VALUES = {
 
 
 def task_environment(synth: Synth) -> dict[str, Any]:
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     (container,) = task["ContainerDefinitions"]
     return {e["Name"]: e["Value"] for e in container["Environment"]}
 
@@ -99,7 +99,7 @@ def test_the_environment_loads_into_settings(
 def test_the_worker_drain_fits_in_the_container_stop_timeout(
     synth: Synth, clean_environ: pytest.MonkeyPatch
 ) -> None:
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     for name, value in deployed(task_environment(synth)).items():
         clean_environ.setenv(name, value)
 
@@ -111,7 +111,7 @@ def test_the_worker_drain_fits_in_the_container_stop_timeout(
 
 def test_the_worker_connects_with_temporals_env_config(synth: Synth) -> None:
     # Given: the task's plain environment plus the secrets ECS injects at start
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     env = deployed(task_environment(synth))
     injected = {s["Name"]: "injected-by-ecs" for s in task["ContainerDefinitions"][0]["Secrets"]}
 

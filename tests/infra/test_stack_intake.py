@@ -154,7 +154,6 @@ def test_starter_may_read_the_secret_consume_intake_and_send_to_the_dlq_only(
         # The complete ARN as given: exactly this secret, no wildcard.
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oms/temporal-AbCdEf": {
             "secretsmanager:GetSecretValue",
-            "secretsmanager:DescribeSecret",
         },
         str({"Fn::GetAtt": [dlq, "Arn"]}): {
             "sqs:SendMessage",

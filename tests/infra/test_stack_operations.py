@@ -47,6 +47,7 @@ def test_an_alarm_watches_each_thing_that_needs_a_person(synth: Synth) -> None:
         "temporal_workflow_task_schedule_to_start_latency",
         "Pollers",  # no worker polling
         "temporal_workflow_task_execution_failed",
+        "temporal_workflow_failed",  # a bug failed a workflow (issue 19's last guard)
         "OrdersNeedingAttention",
         "RunningTaskCount",
         "ReadThrottleEvents",  # DynamoDB
@@ -100,13 +101,20 @@ def test_workers_scale_out_on_backlog_per_worker_unless_rate_limited(synth: Synt
         expression = next(q["Expression"] for q in alarm["Metrics"] if "Expression" in q)
         steps = policies[policy_id]["StepScalingPolicyConfiguration"]["StepAdjustments"]
         if any(step["ScalingAdjustment"] > 0 for step in steps):
-            # The guard: while Temporal rate-limits the namespace the signal reads 0.
-            assert {"NamespaceRateLimited", "StartThrottled"} <= metric_names(alarm)
-            assert expression.startswith("IF(FILL(limited, 0) + FILL(throttled, 0) > 0, 0,")
+            # The guard: while Temporal rate-limits the namespace, or the task queue's
+            # dispatch rate limit is active, the signal reads 0.
+            assert {"NamespaceRateLimited", "DispatchRateLimited", "StartThrottled"} <= (
+                metric_names(alarm)
+            )
+            assert expression.startswith(
+                "IF(FILL(limited, 0) + FILL(dispatch, 0) + FILL(throttled, 0) > 0, 0,"
+            )
         else:
             # Scale-in: one task at a time (each drains on SIGTERM), never while CPU is busy.
             assert [s["ScalingAdjustment"] for s in steps] == [-1]
             assert "CPUUtilization" in metric_names(alarm)
+            # ... nor when one task fewer would carry more CPU than the workers' CPU target.
+            assert "FILL(cpu, 0) * IF(FILL(running, 1) < 1, 1, FILL(running, 1))" in expression
             assert policies[policy_id]["StepScalingPolicyConfiguration"]["Cooldown"] >= 300
 
 
@@ -126,7 +134,7 @@ def test_the_backlog_publisher_runs_every_minute_with_the_temporal_secret(synth:
 
 
 def test_workers_and_starter_write_their_metrics(synth: Synth) -> None:
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     _, starter = synth.starter()
 
     (container,) = task["ContainerDefinitions"]

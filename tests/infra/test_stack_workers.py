@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def container(synth: Synth) -> dict[str, Any]:
-    _, task = synth.one("AWS::ECS::TaskDefinition")
+    _, task = synth.worker_task()
     (definition,) = task["ContainerDefinitions"]
     return definition
 

@@ -127,3 +127,24 @@ def test_worker_builds_come_from_context_newest_first() -> None:
 def test_wrong_worker_builds_fail_naming_the_key(value: str) -> None:
     with pytest.raises(ConfigError, match="workerBuilds"):
         DeployConfig.from_context(context(workerBuilds=value))
+
+
+def test_draining_builds_scale_in_and_the_newest_keeps_its_minimum() -> None:
+    resources = render(("c3", "b2", "a1"))  # c3 newest; b2 and a1 drain once c3 is promoted
+
+    minimums = sorted(
+        r["Properties"]["MinCapacity"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+    )
+    cpu_scale_in = sorted(
+        not r["Properties"]["TargetTrackingScalingPolicyConfiguration"]["DisableScaleIn"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"
+        and r["Properties"]["PolicyType"] == "TargetTrackingScaling"
+    )
+
+    # The newest keeps the production minimum and only its backlog removes tasks; each older
+    # build may shrink to one task on CPU as its pinned orders finish.
+    assert minimums == [1, 1, 2]
+    assert cpu_scale_in == [False, True, True]

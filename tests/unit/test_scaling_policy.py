@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from infra.scaling_policy import POLICY, Minute, decide, simulate
+from infra.scaling_policy import OUT_EXPRESSION, POLICY, Minute, decide, in_expression, simulate
 
 MIN, MAX = 2, 10
 
@@ -98,3 +98,25 @@ def test_the_recorded_curve_scales_up_holds_when_rate_limited_and_drains_slowly(
     gaps = [b - a for (a, _), (b, _) in itertools.pairwise(steps)]
     assert all(gap >= POLICY.in_evaluation_minutes for gap in gaps)
     assert counts[-1] == MIN
+
+
+def changes(counts: list[int]) -> int:
+    return sum(1 for a, b in itertools.pairwise(counts) if a != b)
+
+
+def test_cpu_scale_out_and_backlog_scale_in_do_not_flap() -> None:
+    # Given an hour of steady load worth 1.3 tasks of CPU and a small backlog, from 3 tasks
+    hour = [Minute(backlog=2, cpu_load=1.3)] * 60
+    counts = simulate(hour, start=3, min_count=2, max_count=MAX)
+    # Then the backlog policy does not remove the task whose absence would push CPU over the
+    # target (1.3 / 2 = 65 % > 60 %): nothing moves at all.
+    assert changes(counts) == 0
+    # A lighter load (1.0: 50 % on two tasks) still scales in, once, and stays.
+    light = simulate([Minute(backlog=0, cpu_load=1.0)] * 60, start=3, min_count=2, max_count=MAX)
+    assert light[-1] == 2
+    assert changes(light) == 1
+
+
+def test_a_dispatch_rate_limited_queue_blocks_scale_out_in_the_alarm_expression() -> None:
+    assert "FILL(dispatch, 0)" in OUT_EXPRESSION
+    assert "> 45," in in_expression(45)  # the stack's CPU target, not a constant

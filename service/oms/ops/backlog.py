@@ -46,12 +46,14 @@ class QueueSample:
     backlog_count: int  # workflow + activity tasks waiting for a worker
     backlog_age_seconds: float  # the oldest waiting task, either type
     pollers: int  # distinct pollers (workflow or activity) seen recently
-    rate_limited: bool
+    rate_limited: bool  # the namespace refused the request (no stats)
+    # A task-queue rate limit held dispatches back in the last ~30 s (either task type).
+    dispatch_limited: bool = False
 
 
 async def sample_queue(client: Client, task_queue: str) -> QueueSample:
     """One look at the task queue. A rate-limited answer is a sample too (`rate_limited`)."""
-    count, age, pollers = 0, 0.0, set[str]()
+    count, age, pollers, dispatch_limited = 0, 0.0, set[str](), False
     for task_type in TASK_TYPES:
         request = DescribeTaskQueueRequest(
             namespace=client.namespace,
@@ -71,7 +73,10 @@ async def sample_queue(client: Client, task_queue: str) -> QueueSample:
         count += stats.approximate_backlog_count
         age = max(age, stats.approximate_backlog_age.ToTimedelta().total_seconds())
         pollers.update(poller.identity for poller in response.pollers)
-    return QueueSample(task_queue, count, age, len(pollers), rate_limited=False)
+        dispatch_limited = dispatch_limited or stats.rate_limiting_active
+    return QueueSample(
+        task_queue, count, age, len(pollers), rate_limited=False, dispatch_limited=dispatch_limited
+    )
 
 
 def publish(sample: QueueSample, needing_attention: int | None) -> None:
@@ -81,6 +86,7 @@ def publish(sample: QueueSample, needing_attention: int | None) -> None:
         metrics.gauge(Metric.BACKLOG_COUNT, sample.backlog_count, **queue)
         metrics.gauge(Metric.BACKLOG_AGE, sample.backlog_age_seconds, unit="Seconds", **queue)
         metrics.gauge(Metric.POLLERS, sample.pollers, **queue)
+        metrics.gauge(Metric.DISPATCH_LIMITED, 1 if sample.dispatch_limited else 0, **queue)
     if needing_attention is not None:
         metrics.gauge(Metric.ORDERS_NEEDING_ATTENTION, needing_attention)
 

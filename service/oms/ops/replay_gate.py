@@ -11,20 +11,22 @@ Auto-upgrade workflows (returns), rollbacks and unversioned use.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 from temporalio.workflow import _Definition
 
 from oms.config import load_settings
+from oms.entrypoint import run_app
 from oms.temporal_client import connect, data_converter
 from oms.worker import WORKFLOWS  # the code being deployed
 
@@ -131,29 +133,32 @@ async def run_gate(
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m oms.ops.replay_gate", description=__doc__)
-    parser.add_argument(
-        "--sample", type=int, default=DEFAULT_SAMPLE, help="recent executions per workflow type"
-    )
-    parser.add_argument(
-        "--fixtures",
-        type=Path,
-        action="append",
-        help="history directory (default: " + ", ".join(map(str, DEFAULT_FIXTURES)) + ")",
-    )
-    parser.add_argument(
-        "--offline", action="store_true", help="fixtures only (no Temporal connection)"
-    )
-    args = parser.parse_args(argv)
+app = typer.Typer(add_completion=False)
+
+
+@app.command(help=__doc__)
+def gate_command(
+    sample: Annotated[
+        int, typer.Option(help="recent executions per workflow type")
+    ] = DEFAULT_SAMPLE,
+    fixtures: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="history directory, repeatable (default: "
+            + ", ".join(map(str, DEFAULT_FIXTURES))
+            + ")"
+        ),
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="fixtures only (no Temporal connection)")] = False,
+) -> int:
     settings = load_settings()
 
     async def gate() -> GateResult:
-        client = None if args.offline else await connect(settings)
+        client = None if offline else await connect(settings)
         return await run_gate(
             workflows=WORKFLOWS,
-            sample=args.sample,
-            fixtures=args.fixtures or list(DEFAULT_FIXTURES),
+            sample=sample,
+            fixtures=fixtures or list(DEFAULT_FIXTURES),
             client=client,
             converter=data_converter(settings),
             task_queue=settings.task_queue,
@@ -165,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = "passed" if result.passed else f"FAILED ({len(result.failures)} histories)"
     sys.stdout.write(f"replay gate {verdict}: {result.replayed} histories replayed\n")
     return 0 if result.passed else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_app(app, argv, prog_name="python -m oms.ops.replay_gate")
 
 
 if __name__ == "__main__":

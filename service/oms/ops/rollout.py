@@ -14,15 +14,17 @@ promote`. Connection: Temporal's environment configuration, as everywhere.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
+import typer
 from temporalio.client import Client
 
 from oms.config import load_settings
+from oms.entrypoint import run_app
 from oms.ops.versions import VersionError, list_versions, wait_for_pollers
 from oms.temporal_client import connect
 
@@ -59,33 +61,49 @@ async def live_builds(
     return merge_live_builds(new_build, live, existing or [], drained=drained)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m oms.ops.rollout", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    live = commands.add_parser("live-builds")
-    live.add_argument("build_id")
-    live.add_argument(
-        "--existing", default="", help="the deployed stack's build services, comma-separated"
-    )
-    wait = commands.add_parser("wait")
-    wait.add_argument("build_id")
-    wait.add_argument("--within", type=float, default=600.0, help="seconds (default 600)")
-    args = parser.parse_args(argv)
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command("live-builds")
+def live_builds_command(
+    build_id: str,
+    existing: Annotated[
+        str, typer.Option(help="the deployed stack's build services, comma-separated")
+    ] = "",
+) -> int:
+    """The live builds, newest first, comma-separated (deploy.yml's plan job)."""
     settings = load_settings()
 
     async def run() -> str:
         client = await connect(settings)
-        deployment = settings.worker_deployment
-        if args.command == "live-builds":
-            existing = [b for b in args.existing.split(",") if b.strip()]
-            return ",".join(await live_builds(client, deployment, args.build_id, existing))
-        await wait_for_pollers(
-            client, deployment, args.build_id, settings.task_queue, within=args.within
-        )
-        return f"build {args.build_id} polls {settings.task_queue}"
+        builds = [b for b in existing.split(",") if b.strip()]
+        return ",".join(await live_builds(client, settings.worker_deployment, build_id, builds))
 
     sys.stdout.write(asyncio.run(run()) + "\n")
     return 0
+
+
+@app.command("wait")
+def wait_command(
+    build_id: str,
+    within: Annotated[float, typer.Option(help="seconds (default 600)")] = 600.0,
+) -> int:
+    """Wait until the build's workers poll the task queue."""
+    settings = load_settings()
+
+    async def run() -> str:
+        client = await connect(settings)
+        await wait_for_pollers(
+            client, settings.worker_deployment, build_id, settings.task_queue, within=within
+        )
+        return f"build {build_id} polls {settings.task_queue}"
+
+    sys.stdout.write(asyncio.run(run()) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_app(app, argv, prog_name="python -m oms.ops.rollout")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,15 @@ Records are pydantic models (`oms.orders.records`); boto3's `TypeSerializer` and
 uses one primitive, `undo`: move the record from its active status to its undone status (with
 the stock changes that go with it, in one transaction), or leave a tombstone in the undone
 status when nothing was done.
+
+With `retention_days`, every write of an order record (put or update) sets `expiresAt` (epoch
+seconds) that far ahead, and the table's TTL deletes the record once nothing has written it for
+that long (`OMS_LEDGER_RETENTION_DAYS`). Stock items never expire.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +32,8 @@ Item = dict[str, Any]
 
 CONDITION_FAILED: Final = "ConditionalCheckFailed"
 NEW_RECORD: Final = "attribute_not_exists(orderId)"
+# The orders table's TTL attribute (infra/components/storage.py names the same one).
+EXPIRES_AT: Final = "expiresAt"
 RACE_PASSES: Final = 5  # each pass either finishes or lost a race to a concurrent writer
 
 _serializer = TypeSerializer()
@@ -56,10 +63,26 @@ class Undo:
 
 
 class Ledger:
-    def __init__(self, dynamodb: DynamoDBClient, *, orders_table: str, stock_table: str) -> None:
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        *,
+        orders_table: str,
+        stock_table: str,
+        retention_days: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._db = dynamodb
         self.orders_table = orders_table
         self.stock_table = stock_table
+        self._retention_seconds = None if retention_days is None else retention_days * 86400
+        self._clock = clock
+
+    def expires_at(self) -> int | None:
+        """When a record written now may be deleted (None: never)."""
+        if self._retention_seconds is None:
+            return None
+        return int(self._clock()) + self._retention_seconds
 
     # --- records ------------------------------------------------------------------------
 
@@ -273,7 +296,11 @@ class Ledger:
     # --- helpers ------------------------------------------------------------------------
 
     def _item(self, record: Record) -> Item:
-        return to_item(record.model_dump(by_alias=True, mode="python", exclude_none=True))
+        values = record.model_dump(by_alias=True, mode="python", exclude_none=True)
+        expires = self.expires_at()
+        if expires is not None:
+            values[EXPIRES_AT] = expires
+        return to_item(values)
 
     def _update(
         self,
@@ -288,6 +315,10 @@ class Ledger:
     ) -> Any:
         names: dict[str, str] = {"#status": "status"} if "#status" in (condition or "") else {}
         values: dict[str, Any] = dict(condition_values or {})
+        expires = self.expires_at()
+        if expires is not None:
+            # Every write moves the expiry: a record lives `retention` after its last change.
+            set_values = {**(set_values or {}), EXPIRES_AT: expires}
         sets: list[str] = []
         adds: list[str] = []
         for i, (name, value) in enumerate((set_values or {}).items()):

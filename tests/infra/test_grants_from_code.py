@@ -1,0 +1,168 @@
+"""Issue 20, step 7: every AWS call a principal's code can make is granted in the template,
+and every grant is used — the calls derived from the code (tests/infra/aws_calls.py), not
+listed by hand. What the code cannot show is here, small and explicit, each with its reason:
+grants AWS uses on the principal's behalf, and calls in the code that the stack deliberately
+leaves ungranted because their setting is not given to that process (checked too)."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from infra.components.scaling import PUBLISHER_HANDLER
+from infra.components.starter import HANDLER
+from tests.infra.aws_calls import aws_actions, code_actions, service
+from tests.infra.conftest import Synth
+
+LAMBDA_LOGS = "the Lambda service writes the function's own log group with its role"
+
+
+@dataclass(frozen=True)
+class Principal:
+    entry: str  # the module the process imports first
+    # Functions something outside our code calls (each with why).
+    roots: dict[str, str]
+    runs_activities: bool = False
+    # Granted for AWS to use on the principal's behalf: action -> why.
+    runtime_grants: dict[str, str] = field(default_factory=dict)
+    # In the code, not granted: action -> the setting whose absence keeps the call from
+    # running (the test checks the stack does not give the process that setting).
+    not_granted: dict[str, str] = field(default_factory=dict)
+
+
+PRINCIPALS = {
+    "worker": Principal(
+        entry="oms.worker",
+        roots={
+            "run_worker": "`python -m oms worker` (the image's entry point) runs it",
+            "encode": "the data converter calls the payload codec for every payload out",
+            "decode": "... and for every payload in",
+        },
+        runs_activities=True,
+        not_granted={
+            # ECS injects the credential (execution role); the task role never reads it.
+            "secretsmanager:GetSecretValue": "OMS_TEMPORAL_SECRET_ARN",
+        },
+    ),
+    "starter": Principal(
+        entry="oms.intake.starter",
+        roots={
+            "lambda_handler": "the Lambda runtime calls the handler",
+            # Never decode: it starts workflows and receives no payload back.
+            "encode": "the data converter encrypts every workflow input",
+        },
+        runtime_grants={
+            "logs:CreateLogStream": LAMBDA_LOGS,
+            "logs:PutLogEvents": LAMBDA_LOGS,
+            **{
+                f"sqs:{action}": "the SQS event source mapping polls the intake queue with "
+                "the function's role"
+                for action in (
+                    "ReceiveMessage",
+                    "DeleteMessage",
+                    "ChangeMessageVisibility",
+                    "GetQueueAttributes",
+                )
+            },
+        },
+    ),
+    "backlog publisher": Principal(
+        entry="oms.ops.backlog",
+        roots={"lambda_handler": "the Lambda runtime calls the handler (every minute)"},
+        runtime_grants={"logs:CreateLogStream": LAMBDA_LOGS, "logs:PutLogEvents": LAMBDA_LOGS},
+        not_granted={
+            # It reads task-queue statistics only: data_converter builds no codec without a key.
+            "kms:GenerateDataKey": "OMS_PAYLOAD_KEY_ID",
+        },
+    ),
+}
+
+
+def role_and_env(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
+    if name == "worker":
+        _, task = synth.worker_task()
+        env = {e["Name"]: e["Value"] for e in task["ContainerDefinitions"][0]["Environment"]}
+        return task["TaskRoleArn"]["Fn::GetAtt"][0], env
+    handler = {"starter": HANDLER, "backlog publisher": PUBLISHER_HANDLER}[name]
+    (function,) = [
+        r["Properties"]
+        for r in synth.of_type("AWS::Lambda::Function").values()
+        if r["Properties"].get("Handler") == handler
+    ]
+    return function["Role"]["Fn::GetAtt"][0], dict(function["Environment"]["Variables"])
+
+
+def granted(synth: Synth, role: str) -> set[str]:
+    actions: set[str] = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                action = statement["Action"]
+                actions |= {action} if isinstance(action, str) else set(action)
+    return actions
+
+
+def covered(action: str, patterns: set[str]) -> bool:
+    return any(fnmatch.fnmatchcase(action, pattern) for pattern in patterns)
+
+
+@pytest.fixture(scope="module")
+def used() -> dict[str, set[str]]:
+    return {
+        name: aws_actions(p.entry, p.roots, runs_activities=p.runs_activities)
+        for name, p in PRINCIPALS.items()
+    }
+
+
+@pytest.mark.parametrize("name", PRINCIPALS)
+def test_every_call_of_the_code_is_granted(
+    synth: Synth, used: dict[str, set[str]], name: str
+) -> None:
+    role, _ = role_and_env(synth, name)
+    grants = granted(synth, role)
+    missing = {a for a in used[name] if not covered(a, grants)}
+    assert missing == set(PRINCIPALS[name].not_granted), f"{name}: not granted {missing}"
+
+
+@pytest.mark.parametrize("name", PRINCIPALS)
+def test_every_grant_is_used_by_the_code_or_by_aws_for_it(
+    synth: Synth, used: dict[str, set[str]], name: str
+) -> None:
+    role, _ = role_and_env(synth, name)
+    unused = granted(synth, role) - used[name]
+    assert unused == set(PRINCIPALS[name].runtime_grants), f"{name}: granted, unused {unused}"
+
+
+@pytest.mark.parametrize("name", PRINCIPALS)
+def test_what_is_left_ungranted_cannot_run(synth: Synth, name: str) -> None:
+    _, env = role_and_env(synth, name)
+    for action, setting in PRINCIPALS[name].not_granted.items():
+        assert setting not in env, f"{name} is given {setting}, so it calls {action}"
+
+
+def test_the_scan_finds_client_calls_and_ignores_look_alikes() -> None:
+    code = """
+import asyncio
+@workflow.query(name="status")
+def status(self): ...
+async def f(db, sqs, kms, key):
+    db.transact_write_items(TransactItems=[{"Put": {}}, {"Update": {}}])
+    await asyncio.to_thread(sqs.send_message, QueueUrl="u", MessageBody="b")
+    AESGCM(key).decrypt(b"nonce", b"data", None)
+    db.get_paginator("scan").paginate(TableName="t")
+    get_secret("arn")
+"""
+    nodes = list(ast.walk(ast.parse(code)))
+    services = [service(name) for name in ("dynamodb", "sqs", "kms")]
+
+    assert code_actions(nodes, services) == {
+        "dynamodb:PutItem",  # a transaction is authorised per item action
+        "dynamodb:UpdateItem",
+        "sqs:SendMessage",  # handed to a thread, not called here
+        "dynamodb:Scan",  # through a paginator
+        "secretsmanager:GetSecretValue",  # Powertools parameters
+    }  # not dynamodb:Query (a decorator) nor kms:Decrypt (AESGCM, positional arguments)
