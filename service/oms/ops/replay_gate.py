@@ -30,7 +30,11 @@ from oms.worker import WORKFLOWS  # the code being deployed
 
 DEFAULT_SAMPLE = 100
 # Every flow's recorded histories (relative to the project root, where the pipeline runs).
-DEFAULT_FIXTURES = (Path("tests/workflows/histories"), Path("tests/returns/histories"))
+DEFAULT_FIXTURES = (
+    Path("tests/workflows/histories"),
+    Path("tests/returns/histories"),
+    Path("tests/delivery/histories"),
+)
 
 
 @dataclass(frozen=True)
