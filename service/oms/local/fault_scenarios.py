@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from oms.aws import aws_clients
+from oms.local.delivery_scenario import PROVES as DELIVERY_PROVES
+from oms.local.delivery_scenario import delivery
 from oms.local.demo import DemoOrder, DemoOrderResult
 from oms.local.demo_orders import Scenario, scenario_body
 from oms.local.faults import injected_errors, set_fault
@@ -52,6 +54,7 @@ PROVES = {
     "returns": "A customer returns part of a completed order: the parcel is received, the "
     "accepted lines are refunded (partially, from the captured amount), the units are back in "
     "stock, and the customer got one instructions email and one refund email.",
+    "delivery": DELIVERY_PROVES,
 }
 
 
@@ -299,7 +302,7 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
     else:
         scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
                     "email-outage": email_outage, "returns": returns,
-                    "dynamodb-outage": dynamodb_outage}[name]  # fmt: skip
+                    "dynamodb-outage": dynamodb_outage, "delivery": delivery}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
         name=name, proves=PROVES[name], passed=all(c.ok for c in checks),
