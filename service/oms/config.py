@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oms.orders.contract import DEFAULT_TASK_QUEUE
 from oms.orders.models import ses_address
+from oms.subscriptions.schedule import parse_duration
 
 ENV_PREFIX = "OMS_"
 
@@ -52,6 +53,11 @@ class Settings(BaseSettings):
     events_dlq: str = Field("oms-events-dlq", min_length=1, description="events DLQ, name or URL")
     review_request_days: float = Field(7, gt=0, le=365, description="days after delivery")
     delivery_silence_days: float = Field(10, gt=0, le=365, description="days without an event")
+
+    # Subscriptions (CONTRACT.md §6e): the reminder's lead before each charge, and the shortest
+    # interval a subscription may have (`oms dev` lowers it to PT10S). ISO 8601 durations.
+    subscription_reminder: str = Field("P3D", description="reminder email before each charge")
+    subscription_min_interval: str = Field("P1D", description="shortest subscription interval")
 
     # Local only: `oms dev` workers wait this long before each activity (an interceptor in
     # oms.local); the product's activities never read it. Capped well below the activities'
@@ -118,6 +124,12 @@ class Settings(BaseSettings):
             return ses_address(value)
         except ValueError:
             raise ValueError("must be an email address such as orders@example.com") from None
+
+    @field_validator("subscription_reminder", "subscription_min_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # ValueError names the problem
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -42,11 +42,13 @@ from oms.orders.workflow import OrderWorkflow
 from oms.reachability import frontend_probe, report_reachability
 from oms.returns.activities import ReturnActivities
 from oms.returns.workflow import AutoUpgradingReturnWorkflow, ReturnWorkflow
+from oms.subscriptions.activities import SubscriptionActivities
+from oms.subscriptions.workflow import AutoUpgradingSubscriptionWorkflow, SubscriptionWorkflow
 from oms.temporal_client import connect_with_backoff
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow, DeliveryWorkflow]
+WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow, DeliveryWorkflow, SubscriptionWorkflow]
 # What a versioned worker registers instead of a workflow class of WORKFLOWS that must follow
 # new builds (returns auto-upgrade): a subclass, same workflow type, declaring
 # `@workflow.defn(name=..., versioning_behavior=VersioningBehavior.AUTO_UPGRADE)` with a `run`
@@ -56,6 +58,7 @@ WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow, DeliveryWorkflow]
 AUTO_UPGRADE: dict[type, type] = {
     ReturnWorkflow: AutoUpgradingReturnWorkflow,
     DeliveryWorkflow: AutoUpgradingDeliveryWorkflow,
+    SubscriptionWorkflow: AutoUpgradingSubscriptionWorkflow,
 }
 
 
@@ -84,6 +87,7 @@ def build_activities(
         ledger=ledger, gateway=gateway, mailer=mailer, window_days=settings.return_window_days
     )
     delivery = DeliveryActivities(ledger=ledger, gateway=gateway, mailer=mailer)
+    subscriptions = SubscriptionActivities(mailer=mailer)
     return [
         inventory.reserve_inventory,
         inventory.release_inventory,
@@ -104,6 +108,7 @@ def build_activities(
         delivery.refund_parcel,
         delivery.restock_parcel,
         delivery.reship_parcel,
+        subscriptions.notify_subscription,
     ]
 
 

@@ -175,8 +175,9 @@ async def test_full_timeline_milestone_emails_then_review_after_seven_days(
     waited = at_of(result, DeliveryEmail.REVIEW_REQUEST) - at_of(result, DeliveryEmail.DELIVERED)
     assert timedelta(days=7) <= waited < timedelta(days=7, hours=1)
     assert outcome.search_status is None  # nobody was needed: no upsert
-    # start 1 + 3 signals + 3 silence timers + 3 emails + the review timer 1
-    assert outcome.actions == 11
+    # start 1 + 3 signals + up to 3 silence timers + 3 emails + the review timer 1: signals
+    # handled in one workflow task share one silence timer, so a loaded machine may count fewer
+    assert 9 <= outcome.actions <= 11
 
 
 async def test_duplicate_and_late_events_change_nothing(run_delivery: Runner) -> None:

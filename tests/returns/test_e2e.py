@@ -131,14 +131,14 @@ async def test_a_return_cut_off_between_its_number_and_its_start_strands_nothing
 
     # Then no unit is held: another request can return every unit shipped
     other = await returns.open(order_id, {sku: 2}, reason="other request", request_id="rq-other")
-    assert other.state == ReturnState.AWAITING_PARCEL
+    assert other.state in (ReturnState.REQUESTED, ReturnState.AWAITING_PARCEL)  # held
     await returns.cancel(other.return_id, "test cleanup")
     assert (await returns.result(other.return_id)).state == ReturnState.CANCELLED
 
     # And the same request sent again resumes under its number and holds then
     resumed = await returns.open(order_id, {sku: 2}, reason="retried", request_id="rq-cut")
     assert resumed.return_id == return_id(order_id, cut.number)
-    assert resumed.state == ReturnState.AWAITING_PARCEL
+    assert resumed.state in (ReturnState.REQUESTED, ReturnState.AWAITING_PARCEL)
     await returns.cancel(resumed.return_id, "test cleanup")
 
 

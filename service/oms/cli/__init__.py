@@ -41,6 +41,7 @@ from oms.cli import (  # noqa: E402, F401
     processes,
     returns,
     submit,
+    subscriptions,
     versions,
 )
 

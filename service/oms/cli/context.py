@@ -20,6 +20,7 @@ from oms.delivery.client import DeliveryClient
 from oms.orders.client import OrderClient
 from oms.orders.ledger import Ledger
 from oms.returns.client import ReturnClient
+from oms.subscriptions.client import SubscriptionClient
 from oms.temporal_client import connect, connect_config
 
 T = TypeVar("T")
@@ -98,3 +99,9 @@ async def returns() -> ReturnClient:
         parcel_days=settings().return_parcel_days,
         attention_after_seconds=settings().attention_after_seconds,
     )
+
+
+async def subscriptions() -> SubscriptionClient:
+    from oms.intake.starter import subscription_client
+
+    return subscription_client(await temporal(), settings())

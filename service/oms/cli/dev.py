@@ -32,6 +32,11 @@ from oms.local.supervisor import Supervisor
 from oms.orders.client import OrderClient
 
 LOCAL_ENV = Path(".oms") / "local.env"  # as in `oms.cli` (which loads it)
+# `oms dev` lets a person watch subscription cycles (CONTRACT.md §6e): intervals down to PT10S,
+# unless OMS_SUBSCRIPTION_MIN_INTERVAL says otherwise.
+DEV_SETTINGS = {
+    "subscription_min_interval": os.environ.get("OMS_SUBSCRIPTION_MIN_INTERVAL", "PT10S"),
+}
 CODEC_PORT = 8081  # preferred; any free port when taken (only the UI and local.env use it)
 
 # In `oms dev`, one parcel in 50 gets no carrier event at all: the silence timer's "parcel may
@@ -150,7 +155,7 @@ def dev(
 
     Ctrl-C (or SIGTERM, or closing the terminal) stops the workers and the intake first, then
     the servers; a second Ctrl-C does not wait. Exit code 130 after Ctrl-C."""
-    settings = load_settings(step_latency_ms=step_latency_ms)
+    settings = load_settings(step_latency_ms=step_latency_ms, **DEV_SETTINGS)
     options = StackOptions(
         temporal_port=temporal_port, ui_port=ui_port, aws_port=aws_port,
         codec_port=codec_port or preferred_or_free("127.0.0.1", CODEC_PORT),
@@ -234,7 +239,9 @@ def demo(
     _private_environment()
     names = ["orders", *FAULT_SCENARIOS, *NOT_YET] if scenario == "all" else [scenario]
     # A short attention window, so the dynamodb-outage scenario shows NEEDS_ATTENTION in seconds.
-    settings = load_settings(step_latency_ms=step_latency_ms, attention_after_seconds=5)
+    settings = load_settings(
+        step_latency_ms=step_latency_ms, attention_after_seconds=5, **DEV_SETTINGS
+    )
     state_dir = Path(tempfile.mkdtemp(prefix="oms-demo-"))
     options = StackOptions(
         temporal_port=free_port(), ui_port=free_port(), aws_port=free_port(),

@@ -24,6 +24,8 @@ from oms import metrics
 from oms.metrics import Metric
 from oms.orders.client import OrderClient, Submission
 from oms.orders.models import InvalidOrderError, parse_order
+from oms.subscriptions.client import Created, IntervalTooShortError, SubscriptionClient
+from oms.subscriptions.models import message_type, parse_subscription
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -90,12 +92,22 @@ def _fitting(reason: str, body: str) -> str:
 
 
 class OrderIntake:
-    def __init__(self, *, orders: OrderClient, sqs: SQSClient, dlq_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        orders: OrderClient,
+        sqs: SQSClient,
+        dlq_url: str,
+        subscriptions: SubscriptionClient | None = None,
+    ) -> None:
         self.orders = orders
+        self.subscriptions = subscriptions
         self.sqs = sqs
         self._dlq_url = dlq_url
 
     async def accept(self, message: Message) -> Outcome:
+        if message_type(message.body) == "subscription":  # CONTRACT.md §4: message types
+            return await self._subscription(message)
         try:
             order = parse_order(message.body)
         except InvalidOrderError as error:
@@ -129,6 +141,22 @@ class OrderIntake:
         log.info(
             "order %s: %s", order.order_id, outcome, extra=_keys(message, order.order_id, outcome)
         )
+        return outcome
+
+    async def _subscription(self, message: Message) -> Outcome:
+        """A subscription message starts `subscription-<subscriptionId>` once (a redelivery is
+        a duplicate); invalid, or an interval below the deployment's minimum: dead-lettered."""
+        try:
+            if self.subscriptions is None:
+                raise InvalidOrderError("subscriptions are not accepted by this intake")
+            subscription = parse_subscription(message.body)
+            created = await self.subscriptions.create(subscription)
+        except (InvalidOrderError, IntervalTooShortError) as error:
+            await self._dead_letter(message, Outcome.INVALID, str(error))
+            return Outcome.INVALID
+        sid = subscription.subscription_id
+        outcome = Outcome.STARTED if created == Created.STARTED else Outcome.DUPLICATE
+        log.info("subscription %s: %s", sid, outcome, extra=_keys(message, None, outcome))
         return outcome
 
     async def _dead_letter(self, message: Message, kind: Outcome, reason: str) -> None:

@@ -29,6 +29,8 @@ from oms.loop_thread import LoopThread
 from oms.metrics import Metric
 from oms.orders.client import OrderClient
 from oms.resources import queue_url
+from oms.subscriptions.client import SubscriptionClient
+from oms.subscriptions.schedule import parse_duration
 from oms.temporal_client import connect
 
 logger = Logger(service="oms-starter")
@@ -68,10 +70,24 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
             attention_after_seconds=settings.attention_after_seconds,
         )
         intake = OrderIntake(
-            orders=orders, sqs=clients.sqs, dlq_url=queue_url(clients.sqs, settings.dlq)
+            orders=orders,
+            sqs=clients.sqs,
+            dlq_url=queue_url(clients.sqs, settings.dlq),
+            subscriptions=subscription_client(client, settings),
         )
         _runtime = StarterRuntime(loop=loop, intake=intake, sdk_metrics=sdk_metrics)
     return _runtime
+
+
+def subscription_client(client: Any, settings: Settings) -> SubscriptionClient:
+    """The subscriptions' client half with this deployment's settings."""
+    return SubscriptionClient(
+        client,
+        task_queue=settings.task_queue,
+        minimum_interval=parse_duration(settings.subscription_min_interval),
+        reminder=parse_duration(settings.subscription_reminder),
+        attention_after_seconds=settings.attention_after_seconds,
+    )
 
 
 async def record_handler(record: SQSRecord) -> str:

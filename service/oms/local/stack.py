@@ -32,6 +32,7 @@ from oms.local.readiness import aws_ready, temporal_ready, wait_for_workers, wai
 from oms.orders.client import OrderClient
 from oms.orders.contract import ORDER_STATUS_ATTRIBUTE
 from oms.resources import QueueUrls, ensure_all
+from oms.subscriptions.contract import SUBSCRIPTION_STATUS_ATTRIBUTE
 from oms.temporal_client import data_converter
 
 # free_port: tests and the bench import it from here.
@@ -197,7 +198,8 @@ class LocalStack:
         command = [
             temporal_cli(), "server", "start-dev",
             "--ip", o.host, "--port", str(o.temporal_port), "--ui-port", str(dev_ui_port),
-            "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
+            "--search-attribute", f"{ORDER_STATUS_ATTRIBUTE}=Keyword",
+            "--search-attribute", f"{SUBSCRIPTION_STATUS_ATTRIBUTE}=Keyword", "--log-level", "warn",
             "--ui-codec-endpoint", self.codec_url,
         ]  # fmt: skip
         if self.db_filename:

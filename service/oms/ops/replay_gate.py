@@ -34,6 +34,7 @@ DEFAULT_FIXTURES = (
     Path("tests/workflows/histories"),
     Path("tests/returns/histories"),
     Path("tests/delivery/histories"),
+    Path("tests/subscriptions/histories"),
 )
 
 
