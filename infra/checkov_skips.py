@@ -27,22 +27,28 @@ CHECKOV_SKIPS: Final[dict[str, str]] = {
         "images hold code and dependencies, no data, so a customer key would add cost only."
     ),
     "CKV_AWS_116": (
-        "The starter is invoked by an SQS event source: failed records go to the intake "
-        "queue's DLQ (redrive policy); a function DLQ only applies to asynchronous invokes. "
-        "The other function is CDK's custom-resource handler (default SG restriction)."
+        "The starter and the events Lambda are invoked by SQS event sources: failed records go "
+        "to their queue's DLQ (redrive policy); a function DLQ only applies to asynchronous "
+        "invokes. The other function is CDK's custom-resource handler (default SG restriction)."
     ),
     "CKV_AWS_117": (
-        "Outside a VPC on purpose: the starter reaches Temporal Cloud over TLS on the internet "
-        "and AWS APIs over their public endpoints, so it needs no NAT gateway (docs/DEPLOY.md, "
-        "cost). CDK's custom-resource handler likewise calls only the EC2 API."
+        "Outside a VPC on purpose: the starter and the events Lambda reach Temporal Cloud over "
+        "TLS on the internet and AWS APIs over their public endpoints, so they need no NAT "
+        "gateway (docs/DEPLOY.md, cost). CDK's custom-resource handler likewise calls only "
+        "the EC2 API."
     ),
     "CKV_AWS_115": (
         "The starter's concurrency is bounded by the event source's MaximumConcurrency "
-        "(starterConcurrency). Reserved concurrency is opt-in (starterReservedConcurrency): a "
-        "fresh account's quota can be 10, and reserving any of it fails the first deploy."
+        "(starterConcurrency; the events Lambda's is fixed at 5). Reserved concurrency is "
+        "opt-in (starterReservedConcurrency): a fresh account's quota can be 10, and reserving "
+        "any of it fails the first deploy."
     ),
     "CKV_AWS_173": (
-        "The starter's environment holds names, URLs and the secret's ARN, no secret: Lambda "
+        "The Lambdas' environments hold names, URLs and the secret's ARN, no secret: Lambda "
         "encrypts it at rest with its service key; the credentials stay in Secrets Manager."
+    ),
+    "CKV_AWS_120": (
+        "The events webhook is write-only (POST into SQS): every request must reach the queue, "
+        "so a response cache would drop carrier events and costs per hour besides."
     ),
 }

@@ -17,6 +17,7 @@ from infra.components.alarms import Alarms
 from infra.components.bundling import starter_code
 from infra.components.dashboard import Dashboard
 from infra.components.email import Email
+from infra.components.events import PartnerEvents
 from infra.components.intake import IntakeQueues
 from infra.components.network import Network
 from infra.components.payload_key import PayloadKey
@@ -176,6 +177,15 @@ class OmsStack(cdk.Stack):
         starter.function.add_environment(
             "OMS_LEDGER_RETENTION_DAYS", str(config.ledger_retention_days)
         )
+        # Carrier events: webhook -> queue -> events Lambda -> a signal to the parcel's delivery.
+        events = PartnerEvents(
+            self, "Events", temporal=temporal, code=lambda_code, log_retention=retention
+        )
+        payload_key.grant_encrypt(events.function)  # signals carry the event, encrypted
+        events.function.add_environment("OMS_PAYLOAD_KEY_ID", payload_key.key_arn)
+        # It reads the tracking number's ledger item (which delivery), nothing else.
+        storage.orders_table.grant(events.function, "dynamodb:GetItem")
+        events.function.add_environment("OMS_ORDERS_TABLE", storage.orders_table.table_name)
         # Scale on the task queue's backlog, sampled every minute (components/scaling.py).
         publisher = BacklogPublisher(
             self,
@@ -208,6 +218,7 @@ class OmsStack(cdk.Stack):
             min_workers=config.worker_min_count,
             alarm_email=config.alarm_email,
         )
+        events.alarm_on_dead_letters(alarms.topic)
         if config.stage == "production" and not config.alarm_email:
             # A warning, not an error: `cdk synth` on a fresh clone must work; deploy.yml
             # refuses to deploy production without ALARM_EMAIL.
@@ -253,6 +264,11 @@ class OmsStack(cdk.Stack):
             ),
             "ReplayGateSecurityGroup": replay_gate.security_group.security_group_id,
             "ReplayGateAssignPublicIp": "ENABLED" if network.public_egress else "DISABLED",
+            # Carriers POST events here, signed (SigV4) by a principal with the policy below.
+            "EventsWebhookUrl": events.api.url_for_path("/events"),
+            "EventsWebhookInvokePolicyArn": events.invoke_policy.managed_policy_arn,
+            "EventsQueueUrl": events.queue.queue_url,
+            "EventsDeadLetterQueueUrl": events.dlq.queue_url,
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)

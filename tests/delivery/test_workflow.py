@@ -5,11 +5,13 @@ afterwards; billable actions per delivery are counted from the histories."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -40,6 +42,7 @@ from oms.process.visibility import ORDER_STATUS_KEY
 from .fakes import FakeDelivery
 
 Handle = WorkflowHandle[DeliveryWorkflow, DeliveryStatus]
+HISTORIES = Path(__file__).parent / "histories"
 TRACKING = "TRK000000000001GB"
 LINES = [ParcelLine(sku="MUG-RED", quantity=2, unit_price=Decimal("12.50"))]
 
@@ -55,7 +58,9 @@ Runner = Callable[..., Awaitable[Outcome]]
 
 
 @pytest.fixture
-async def run_delivery(time_env: WorkflowEnvironment) -> AsyncIterator[Runner]:
+async def run_delivery(
+    time_env: WorkflowEnvironment, request: pytest.FixtureRequest
+) -> AsyncIterator[Runner]:
     handles: list[Handle] = []
 
     async def start(
@@ -93,10 +98,18 @@ async def run_delivery(time_env: WorkflowEnvironment) -> AsyncIterator[Runner]:
 
     yield start
 
-    for handle in handles:
+    # The scenario is the test's name: `OMS_RECORD_HISTORIES=1` writes each history where the
+    # replay tests and the deploy's replay gate read them (tests/delivery/test_replay.py).
+    scenario = request.node.originalname.removeprefix("test_").replace("_", "-")
+    for n, handle in enumerate(handles):
+        history = await handle.fetch_history()
         await Replayer(
             workflows=[DeliveryWorkflow], data_converter=pydantic_data_converter
-        ).replay_workflow(await handle.fetch_history())
+        ).replay_workflow(history)
+        if os.environ.get("OMS_RECORD_HISTORIES"):
+            HISTORIES.mkdir(exist_ok=True)
+            name = scenario if n == 0 else f"{scenario}-{n + 1}"
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 def event(

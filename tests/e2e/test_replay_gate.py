@@ -64,6 +64,7 @@ def test_by_default_the_command_replays_every_flow_s_histories(
     assert replay_gate.main(["--offline"]) == 0
 
     assert any("returns" in path.parts for path in recorded)
+    assert any("delivery" in path.parts for path in recorded)
     assert f"{len(recorded)} histories replayed" in capsys.readouterr().out
 
 

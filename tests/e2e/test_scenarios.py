@@ -98,3 +98,16 @@ def test_oms_dev_restarts_a_dead_worker_and_stops_when_the_emulator_dies(tmp_pat
         if dev.poll() is None:
             dev.send_signal(signal.SIGTERM)
             dev.wait(60)
+
+
+def test_delivery_scenario_follows_every_parcel_to_the_door(tmp_path: Path) -> None:
+    report = demo(tmp_path, "delivery")
+
+    [run] = report.scenarios
+    assert run["name"] == "delivery"
+    assert run["passed"]
+    checks = {c["what"]: c["ok"] for c in run["checks"]}
+    assert all(checks.values()), checks
+    delivered = [what for what in checks if what.endswith("ended DELIVERED")]
+    assert len(delivered) == len(report.orders) >= 2  # one parcel per (one-warehouse) order
+    assert sum("milestone emails" in what for what in checks) == len(delivered)

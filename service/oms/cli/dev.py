@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,16 @@ DEV_SETTINGS = {
     "subscription_min_interval": os.environ.get("OMS_SUBSCRIPTION_MIN_INTERVAL", "PT10S"),
 }
 CODEC_PORT = 8081  # preferred; any free port when taken (only the UI and local.env use it)
+
+# In `oms dev`, one parcel in 50 gets no carrier event at all: the silence timer's "parcel may
+# be lost" (after OMS_DELIVERY_SILENCE_DAYS) shows up in a long-running local stack too.
+DEV_SILENT_SHARE = 0.02
+
+
+class Carrier(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
 
 Workers = Annotated[int, typer.Option(min=0, max=16, help="worker processes (0: none)")]
 Latency = Annotated[
@@ -127,6 +138,16 @@ def dev(
         str | None,
         typer.Option(help="Temporal's SQLite file (default: a temporary one for this run)"),
     ] = None,
+    carrier: Annotated[
+        Carrier,
+        typer.Option(
+            help="auto: an emulated carrier posts events for every shipped parcel; manual: "
+            "only `oms carrier event` does"
+        ),
+    ] = Carrier.AUTO,
+    carrier_step_s: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="seconds between a parcel's carrier events")
+    ] = 5.0,
 ) -> None:
     """Start the local stack (Temporal dev server + UI, moto, workers, intake bridge), run the
     demo orders, and keep serving until Ctrl-C. A worker, the intake bridge or the Temporal
@@ -138,7 +159,8 @@ def dev(
     options = StackOptions(
         temporal_port=temporal_port, ui_port=ui_port, aws_port=aws_port,
         codec_port=codec_port or preferred_or_free("127.0.0.1", CODEC_PORT),
-        workers=workers, db_filename=db_filename,
+        workers=workers, db_filename=db_filename, carrier=carrier.value,
+        carrier_step_s=carrier_step_s, carrier_silent_share=DEV_SILENT_SHARE,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress)
     with stop_signals(force=lambda: _force(stack)) as signals:
@@ -201,7 +223,7 @@ def demo(
         str,
         typer.Option(
             help="all (default), orders, crash, server-restart, email-outage, dynamodb-outage, "
-            "drain, returns"
+            "drain, returns, delivery"
         ),
     ] = "all",
     workers: Workers = 2,

@@ -53,20 +53,6 @@ def intake() -> None:
 
 
 def _events_handler(settings: Settings) -> Handler:
-    from oms.aws import aws_clients
-    from oms.delivery.tracking import TrackingBook
-    from oms.events.handler import events_handler
-    from oms.events.router import EventRouter
-    from oms.loop_thread import LoopThread
-    from oms.resources import queue_url
-    from oms.temporal_client import connect
+    from oms.events.function import build_handler
 
-    loop = LoopThread("oms-events")
-    clients = aws_clients()
-    router = EventRouter(
-        client=loop.run_sync(connect(settings, lazy=True)),
-        tracking=TrackingBook(clients.ledger(settings)),
-        sqs=clients.sqs,
-        dlq_url=queue_url(clients.sqs, settings.events_dlq),
-    )
-    return events_handler(router, loop)
+    return build_handler(settings)

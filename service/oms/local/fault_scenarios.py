@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from oms.aws import aws_clients
 from oms.local import money_scenarios
+from oms.local.delivery_scenario import PROVES as DELIVERY_PROVES
+from oms.local.delivery_scenario import delivery
 from oms.local.demo import DemoOrder, DemoOrderResult
 from oms.local.demo_orders import Scenario, scenario_body
 from oms.local.faults import injected_errors, set_fault
@@ -53,6 +55,7 @@ PROVES = {
     "returns": "A customer returns part of a completed order: the parcel is received, the "
     "accepted lines are refunded (partially, from the captured amount), the units are back in "
     "stock, and the customer got one instructions email and one refund email.",
+    "delivery": DELIVERY_PROVES,
 }
 
 
@@ -301,7 +304,7 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
         scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
                     "email-outage": email_outage, "returns": returns,
                     "dynamodb-outage": dynamodb_outage, "review": money_scenarios.review,
-                    "edit": money_scenarios.edit}[name]  # fmt: skip
+                    "edit": money_scenarios.edit, "delivery": delivery}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
         name=name, proves=(PROVES | money_scenarios.PROVES)[name], passed=all(c.ok for c in checks),

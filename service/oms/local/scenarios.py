@@ -41,6 +41,7 @@ FAULT_SCENARIOS = (
     "returns",
     "review",
     "edit",
+    "delivery",
 )
 NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
 

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from temporalio.client import Client
 
@@ -76,6 +77,11 @@ class StackOptions:
     # The UI through oms.local.ui_proxy: each order's OrderStatus in the workflow list.
     ui_proxy: bool = True
     state_dir: Path = Path(".oms")
+    # The emulated carrier (oms.local.carrier): "auto" posts carrier events for every shipped
+    # parcel, one every `carrier_step_s`; "manual" leaves them to `oms carrier event`.
+    carrier: Literal["auto", "manual"] = "manual"
+    carrier_step_s: float = 5.0
+    carrier_silent_share: float = 0.0
     ready_timeout: float = 60.0
 
 
@@ -162,6 +168,8 @@ class LocalStack:
                 self.start_worker()
             if o.intake:
                 self.children.start("intake", [sys.executable, "-m", "oms", "intake"], self._env())
+            if o.carrier == "auto":
+                self.start_carrier(o.carrier_step_s, o.carrier_silent_share)
             asyncio.run(
                 wait_for_workers(
                     self.temporal_address, self.settings, self.workers, o.workers,
@@ -172,6 +180,14 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+
+    def start_carrier(self, step_s: float, silent_share: float = 0.0) -> Child:
+        """The emulated carrier (oms.local.carrier), as one more supervised process."""
+        command = [
+            sys.executable, "-m", "oms.local.carrier",
+            "--step-s", str(step_s), "--silent-share", str(silent_share),
+        ]  # fmt: skip
+        return self.children.start("carrier", command, self._env())
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, **self.environment()}

@@ -35,6 +35,7 @@ DEFAULT_SAMPLE = 100
 DEFAULT_FIXTURES = (
     Path("tests/workflows/histories"),
     Path("tests/returns/histories"),
+    Path("tests/delivery/histories"),
     Path("tests/subscriptions/histories"),
 )
 
