@@ -201,7 +201,7 @@ def demo(
         str,
         typer.Option(
             help="all (default), orders, crash, server-restart, email-outage, dynamodb-outage, "
-            "drain, returns"
+            "drain, returns, subscription"
         ),
     ] = "all",
     workers: Workers = 2,

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from oms.aws import aws_clients
+from oms.local import subscription_scenario
 from oms.local.demo import DemoOrder, DemoOrderResult
 from oms.local.demo_orders import Scenario, scenario_body
 from oms.local.faults import injected_errors, set_fault
@@ -52,6 +53,7 @@ PROVES = {
     "returns": "A customer returns part of a completed order: the parcel is received, the "
     "accepted lines are refunded (partially, from the captured amount), the units are back in "
     "stock, and the customer got one instructions email and one refund email.",
+    "subscription": subscription_scenario.PROVES,
 }
 
 
@@ -299,7 +301,8 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
     else:
         scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
                     "email-outage": email_outage, "returns": returns,
-                    "dynamodb-outage": dynamodb_outage}[name]  # fmt: skip
+                    "dynamodb-outage": dynamodb_outage,
+                    "subscription": subscription_scenario.subscription}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
         name=name, proves=PROVES[name], passed=all(c.ok for c in checks),

@@ -32,7 +32,10 @@ Say = Callable[[str], None]
 T = TypeVar("T")
 # Scenarios accepted but not built yet (none today); reported as not available.
 NOT_YET: dict[str, str] = {}
-FAULT_SCENARIOS = ("crash", "server-restart", "email-outage", "dynamodb-outage", "drain", "returns")
+FAULT_SCENARIOS = (
+    "crash", "server-restart", "email-outage", "dynamodb-outage", "drain", "returns",
+    "subscription",
+)  # fmt: skip
 NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
 
 
