@@ -81,9 +81,6 @@ class Follower:
         )
 
     def _tell(self, status: SubscriptionStatus) -> None:
-        if not self.states or self.states[-1] != status.state:
-            self.states.append(status.state)
-            self.scene.say(f"{self.sid}: {status.state} (cycle {status.cycle})")
         for order in status.orders:
             key = f"{order.cycle}:{order.order_id}:{order.state}"
             if key not in self.said:
@@ -92,6 +89,9 @@ class Follower:
                 self.scene.say(
                     f"  cycle {order.cycle}: {order.order_id or 'no order'} {order.state}{reason}"
                 )
+        if not self.states or self.states[-1] != status.state:
+            self.states.append(status.state)
+            self.scene.say(f"{self.sid}: {status.state} (cycle {status.cycle})")
 
 
 def _placed(status: SubscriptionStatus, order_id: str) -> bool:

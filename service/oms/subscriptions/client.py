@@ -18,7 +18,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms.orders.client import QUERY_TIMEOUT, UPDATE_TIMEOUT, NoWorkerError
@@ -196,7 +196,8 @@ class SubscriptionClient:
             return answer
         except WorkflowUpdateFailedError as exc:  # the workflow's validator said no
             state = await self._state(sid)
-            return SubscriptionUpdateResponse(accepted=False, state=state, message=str(exc.cause))
+            why = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc.cause)
+            return SubscriptionUpdateResponse(accepted=False, state=state, message=why)
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise NoWorkerError(
                 f"no worker answered within {UPDATE_TIMEOUT} (is `oms worker` polling task "
