@@ -38,6 +38,7 @@ def demo(tmp_path: Path, scenario: str) -> DemoReport:
         ("drain", "0 failed activity attempts"),
         ("dynamodb-outage", "marked NEEDS_ATTENTION while DynamoDB was down"),
         ("returns", "return emails (instructions + refund)"),
+        ("subscription", "dunning ran out: SUSPENDED after 3 retries"),
     ],
 )
 def test_fault_scenario_passes_its_checks(tmp_path: Path, scenario: str, proof: str) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
+
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from oms.intake.records import OrderIntake, Outcome
 from oms.local.demo_orders import order_body
@@ -79,3 +82,51 @@ async def test_a_subscription_priced_beyond_its_currency_minor_unit_is_dead_lett
     [sent] = sqs.sent
     assert "more decimal places than JPY allows (0)" in attributes(sent)["oms.reason"]
     assert subscriptions.created == []
+
+
+class FakeLedger:
+    """`Ledger.update` with `if_absent` as DynamoDB's `if_not_exists`: the first value stays."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def update(self, model: Any, key: str, *, if_absent: dict[str, Any]) -> Any:
+        item = self.items.setdefault((key, model.KIND), {"orderId": key, **if_absent})
+        return model.model_validate(item)
+
+
+class StartingClient(SubscriptionClient):
+    """The real `create` up to Temporal; the start itself is recorded."""
+
+    def __init__(self, ledger: FakeLedger) -> None:
+        super().__init__(FakeTemporal(), task_queue="q", ledger=ledger)  # type: ignore[arg-type]
+
+
+class FakeTemporal:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    async def start_workflow(self, *_: Any, id: str, **__: Any) -> None:
+        if id in self.started:
+            raise WorkflowAlreadyStartedError(id, "SubscriptionWorkflow")
+        self.started.append(id)
+
+
+async def test_the_same_subscription_id_with_another_body_is_a_conflict_dead_lettered() -> None:
+    """Given SUB-1 received, when SUB-1 arrives again: the same body is a duplicate; another
+    body (other cycles) is dead-lettered as a conflict with the reason, and nothing starts."""
+    ledger, sqs = FakeLedger(), FakeSqs()
+    subscriptions = StartingClient(ledger)
+    intake = OrderIntake(orders=FakeOrders(), sqs=sqs, dlq_url=DLQ, subscriptions=subscriptions)  # type: ignore[arg-type]
+
+    assert await intake.accept(message(subscription_body(cycles=3))) == Outcome.STARTED
+    assert await intake.accept(message(subscription_body(cycles=3))) == Outcome.DUPLICATE
+    assert await intake.accept(message(subscription_body(cycles=4))) == Outcome.CONFLICT
+
+    assert subscriptions.temporal.started == ["subscription-SUB-1"]  # type: ignore[attr-defined]
+    [sent] = sqs.sent
+    assert json.loads(sent["MessageBody"])["cycles"] == 4  # the message, unchanged
+    assert attributes(sent)["oms.kind"] == "conflict"
+    assert attributes(sent)["oms.reason"].startswith(
+        "conflict: subscription SUB-1 was already received with different content"
+    )

@@ -170,3 +170,12 @@ def test_payment_token_is_not_in_repr() -> None:
 def test_demo_factory_builds_valid_orders() -> None:
     order = parse_order(json.dumps(order_body("DEMO-1", lines={"MUG-RED": 3})))
     assert order.total_amount == Decimal("37.50")
+
+
+def test_an_order_may_say_its_type_and_is_then_the_same_order() -> None:
+    """CONTRACT.md §4: orders have no `type`, or `"type": "order"`; another type is refused."""
+    body = order_body("ORD-TYPED")
+    typed = parse_order(json.dumps({**body, "type": "order"}))
+    assert typed.fingerprint() == parse_order(json.dumps(body)).fingerprint()
+    with pytest.raises(InvalidOrderError, match="type"):
+        parse_order(json.dumps({**body, "type": "invoice"}))

@@ -106,4 +106,4 @@ async def returns() -> ReturnClient:
 async def subscriptions() -> SubscriptionClient:
     from oms.intake.starter import subscription_client
 
-    return subscription_client(await temporal(), settings())
+    return subscription_client(await temporal(), settings(), ledger())

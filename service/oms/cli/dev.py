@@ -223,7 +223,7 @@ def demo(
         str,
         typer.Option(
             help="all (default), orders, crash, server-restart, email-outage, dynamodb-outage, "
-            "drain, returns, delivery"
+            "drain, returns, delivery, subscription"
         ),
     ] = "all",
     workers: Workers = 2,

@@ -71,10 +71,15 @@ def create(
         return (await _call((await context.subscriptions()).create(message))).value
 
     created = context.run(go())
+    sid = message.subscription_id
     if as_json:
-        context.print_json({"subscriptionId": message.subscription_id, "created": created})
+        context.print_json({"subscriptionId": sid, "created": created})
+    elif created == "conflict":
+        raise CliError(f"subscription {sid} exists with other content; the first is kept")
     else:
-        console.print(f"subscription {message.subscription_id}: {created}")
+        console.print(f"subscription {sid}: {created}")
+    if created == "conflict":
+        raise typer.Exit(1)
 
 
 @subscription_app.command()

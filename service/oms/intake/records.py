@@ -145,7 +145,8 @@ class OrderIntake:
 
     async def _subscription(self, message: Message) -> Outcome:
         """A subscription message starts `subscription-<subscriptionId>` once (a redelivery is
-        a duplicate); invalid, or an interval below the deployment's minimum: dead-lettered."""
+        a duplicate); invalid, an interval below the deployment's minimum, or the same id with
+        another body (a conflict): dead-lettered with the reason."""
         try:
             if self.subscriptions is None:
                 raise InvalidOrderError("subscriptions are not accepted by this intake")
@@ -155,6 +156,13 @@ class OrderIntake:
             await self._dead_letter(message, Outcome.INVALID, str(error))
             return Outcome.INVALID
         sid = subscription.subscription_id
+        if created == Created.CONFLICT:
+            reason = (
+                f"conflict: subscription {sid} was already received with different content; "
+                "the first message is kept"
+            )
+            await self._dead_letter(message, Outcome.CONFLICT, reason)
+            return Outcome.CONFLICT
         outcome = Outcome.STARTED if created == Created.STARTED else Outcome.DUPLICATE
         log.info("subscription %s: %s", sid, outcome, extra=_keys(message, None, outcome))
         return outcome

@@ -28,6 +28,7 @@ from oms.logs import configure_logging
 from oms.loop_thread import LoopThread
 from oms.metrics import Metric
 from oms.orders.client import OrderClient
+from oms.orders.ledger import Ledger
 from oms.resources import queue_url
 from oms.subscriptions.client import SubscriptionClient
 from oms.subscriptions.schedule import parse_duration
@@ -75,17 +76,18 @@ def configure(settings: Settings | None = None) -> StarterRuntime:
             orders=orders,
             sqs=clients.sqs,
             dlq_url=queue_url(clients.sqs, settings.dlq),
-            subscriptions=subscription_client(client, settings),
+            subscriptions=subscription_client(client, settings, orders.ledger),
         )
         _runtime = StarterRuntime(loop=loop, intake=intake, sdk_metrics=sdk_metrics)
     return _runtime
 
 
-def subscription_client(client: Any, settings: Settings) -> SubscriptionClient:
-    """The subscriptions' client half with this deployment's settings."""
+def subscription_client(client: Any, settings: Settings, ledger: Ledger) -> SubscriptionClient:
+    """The subscriptions' client half with this deployment's settings and ledger."""
     return SubscriptionClient(
         client,
         task_queue=settings.task_queue,
+        ledger=ledger,
         minimum_interval=parse_duration(settings.subscription_min_interval),
         reminder=parse_duration(settings.subscription_reminder),
         attention_after_seconds=settings.attention_after_seconds,

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from oms.aws import aws_clients
-from oms.local import money_scenarios
+from oms.local import money_scenarios, subscription_scenario
 from oms.local.delivery_scenario import PROVES as DELIVERY_PROVES
 from oms.local.delivery_scenario import delivery
 from oms.local.demo import DemoOrder, DemoOrderResult
@@ -56,6 +56,7 @@ PROVES = {
     "accepted lines are refunded (partially, from the captured amount), the units are back in "
     "stock, and the customer got one instructions email and one refund email.",
     "delivery": DELIVERY_PROVES,
+    "subscription": subscription_scenario.PROVES,
 }
 
 
@@ -304,7 +305,8 @@ async def run_scenario(name: str, scene: Scene, extra: int) -> ScenarioReport:
         scenario = {"crash": crash, "server-restart": server_restart, "drain": drain,
                     "email-outage": email_outage, "returns": returns,
                     "dynamodb-outage": dynamodb_outage, "review": money_scenarios.review,
-                    "edit": money_scenarios.edit, "delivery": delivery}[name]  # fmt: skip
+                    "edit": money_scenarios.edit, "delivery": delivery,
+                    "subscription": subscription_scenario.subscription}[name]  # fmt: skip
         checks, results = await scenario(scene, extra)
     return ScenarioReport(
         name=name, proves=(PROVES | money_scenarios.PROVES)[name], passed=all(c.ok for c in checks),

@@ -42,6 +42,7 @@ FAULT_SCENARIOS = (
     "review",
     "edit",
     "delivery",
+    "subscription",
 )
 NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
 

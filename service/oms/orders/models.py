@@ -251,6 +251,8 @@ def parse_order(body: str | bytes) -> OrderMessage:
         document = json.loads(raw, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError) as exc:
         raise InvalidOrderError(f"body is not valid JSON: {_printable(str(exc))}") from None
+    if isinstance(document, dict) and document.get("type") == "order":  # §4: message types
+        del document["type"]
     try:
         return OrderMessage.model_validate(document, by_alias=True)
     except ValidationError as exc:

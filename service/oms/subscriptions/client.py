@@ -4,10 +4,11 @@ The intake, the CLI, the demo and the tests call this; nothing else holds a subs
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from temporalio.client import (
     Client,
@@ -17,10 +18,11 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms.orders.client import QUERY_TIMEOUT, UPDATE_TIMEOUT, NoWorkerError
+from oms.records import Status
 from oms.subscriptions.contract import (
     SUBSCRIPTION_STATUS_ATTRIBUTE,
     SUBSCRIPTION_STATUS_KEY,
@@ -40,8 +42,12 @@ from oms.subscriptions.payloads import (
     SubscriptionStatus,
     SubscriptionUpdateResponse,
 )
+from oms.subscriptions.records import SubscriptionEntry
 from oms.subscriptions.schedule import parse_interval
 from oms.subscriptions.workflow import SubscriptionWorkflow
+
+if TYPE_CHECKING:
+    from oms.orders.ledger import Ledger
 
 PRODUCTION_MINIMUM: Final = timedelta(days=1)
 
@@ -57,6 +63,7 @@ class IntervalTooShortError(ValueError):
 class Created(StrEnum):
     STARTED = "started"
     DUPLICATE = "duplicate"
+    CONFLICT = "conflict"  # the id was received before with another body: the first is kept
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,14 @@ class SubscriptionClient:
         client: Client,
         *,
         task_queue: str,
+        ledger: Ledger | None = None,
         minimum_interval: timedelta = PRODUCTION_MINIMUM,
         reminder: timedelta = timedelta(days=3),
         attention_after_seconds: int = 300,
     ) -> None:
         self.temporal = client
         self.task_queue = task_queue
+        self.ledger = ledger
         self._minimum = minimum_interval
         self._reminder = reminder
         self._attention_after = attention_after_seconds
@@ -92,8 +101,20 @@ class SubscriptionClient:
             )
 
     async def create(self, message: SubscriptionMessage) -> Created:
-        """Start `subscription-<subscriptionId>` once: a redelivery is a duplicate."""
+        """Start `subscription-<subscriptionId>` once: a redelivery is a duplicate, the same id
+        with another body a conflict (the id is claimed in the ledger with the body's
+        fingerprint first, as an order's is; without a ledger only Temporal's id check holds)."""
         self.check(message)
+        if self.ledger is not None:
+            fingerprint = message.fingerprint()
+            entry = await asyncio.to_thread(
+                self.ledger.update,
+                SubscriptionEntry,
+                message.subscription_id,
+                if_absent={"fingerprint": fingerprint, "status": Status.RECEIVED},
+            )
+            if entry is None or entry.fingerprint != fingerprint:
+                return Created.CONFLICT
         try:
             await self.temporal.start_workflow(
                 SubscriptionWorkflow.run,
@@ -175,7 +196,8 @@ class SubscriptionClient:
             return answer
         except WorkflowUpdateFailedError as exc:  # the workflow's validator said no
             state = await self._state(sid)
-            return SubscriptionUpdateResponse(accepted=False, state=state, message=str(exc.cause))
+            why = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc.cause)
+            return SubscriptionUpdateResponse(accepted=False, state=state, message=why)
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise NoWorkerError(
                 f"no worker answered within {UPDATE_TIMEOUT} (is `oms worker` polling task "

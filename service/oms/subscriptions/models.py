@@ -6,6 +6,7 @@ Each cycle turns it into an ordinary `OrderMessage` (`order_for`), so every orde
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -72,6 +73,11 @@ class SubscriptionMessage(WireModel):
             except money.MoneyError as exc:
                 raise ValueError(f"items[{index}].unitPrice: {exc}") from None
         return self
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical body: equal for redeliveries, different for a conflict."""
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def order_for(self, order_id: str) -> OrderMessage:
         """The order a cycle places: the same customer, lines, payment and currency."""

@@ -79,6 +79,9 @@ with workflow.unsafe.imports_passed_through():
     from oms.subscriptions.schedule import charge_at, dunning_delays, parse_interval
 
 SKIPPED: Final = "SKIPPED"
+# A cycle that reaches its reminder time late (the run started after it) still reminds before
+# the charge; runs recorded before this skipped that reminder.
+LATE_REMINDER: Final = "late-reminder"
 ACTIVE, PAUSED, SUSPENDED = (
     SubscriptionState.ACTIVE,
     SubscriptionState.PAUSED,
@@ -135,6 +138,12 @@ class SubscriptionWorkflow:
             if self._reminds() and not self._reminded and not self._skip_next and now < remind_at:
                 if not await self._wait(remind_at - now):
                     await self._remind(due)
+                continue
+            if (
+                self._reminds() and not self._reminded and not self._skip_next and now < due
+                and workflow.patched(LATE_REMINDER)
+            ):  # fmt: skip
+                await self._remind(due)  # behind schedule (a worker was down): late, not never
                 continue
             if now < due:
                 await self._wait(due - now)
