@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 
+import oms.orders.records
+import oms.returns.records  # noqa: F401 - registers the return records
 from oms.aws import AwsClients
 from oms.config import LEDGER_MARGIN_DAYS, Settings, SettingsError, load_settings
 from oms.orders.ledger import EXPIRES_AT, Ledger
 from oms.orders.records import Reservation, Status
+from oms.records import Record
 
 DAY = 86400
 
@@ -69,3 +72,17 @@ def test_the_processes_ledger_writes_the_expiry(clients: AwsClients, settings: S
     order_id = f"TTL-{uuid.uuid4().hex[:8]}"
     ledger.put_new(Reservation(order_id=order_id, status=Status.ACTIVE, lines={}))
     assert EXPIRES_AT in raw(clients, ledger, order_id, Reservation.KIND)
+
+
+def test_no_ledger_record_uses_the_ttl_attribute_for_its_own_data() -> None:
+    # The TTL attribute is written on every item as epoch seconds; a record field of the same
+    # name would fail to read back (a hold's expiry once did).
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    aliases = {
+        (model.__name__, field.alias or name)
+        for model in subclasses(Record)
+        for name, field in model.model_fields.items()  # type: ignore[attr-defined]
+    }
+    assert [model for model, alias in aliases if alias == EXPIRES_AT] == []

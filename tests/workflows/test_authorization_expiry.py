@@ -51,8 +51,8 @@ class DownGateway(SimulatedGateway):
     def capture(self, request: CaptureInput, *, idempotency_key: str) -> CaptureResult:
         books = self._ledger.get(Payment, request.order_id)
         assert books is not None
-        assert books.expires_at is not None
-        if books.holds == 1 and temporal_time() < datetime.fromisoformat(books.expires_at):
+        assert books.hold_expires_at is not None
+        if books.holds == 1 and temporal_time() < datetime.fromisoformat(books.hold_expires_at):
             raise GatewayUnavailableError("payment provider unavailable")
         return super().capture(request, idempotency_key=idempotency_key)
 

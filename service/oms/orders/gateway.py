@@ -156,7 +156,7 @@ class SimulatedGateway:
             authorization_id=f"auth_{uuid.uuid4().hex[:20]}",
             amount=money.from_minor(book.authorized, request.currency),
             currency=request.currency,
-            expires_at=self._expiry(),
+            hold_expires_at=self._expiry(),
         )
         if self._ledger.put_new(payment):
             return self._authorized(payment, request.token)
@@ -214,7 +214,7 @@ class SimulatedGateway:
         )
 
     def _expired(self, payment: Payment) -> bool:
-        expires = payment.expires_at
+        expires = payment.hold_expires_at
         return expires is not None and self._clock() >= datetime.fromisoformat(expires)
 
     def _renew(self, payment: Payment, token: str) -> Payment | None:
@@ -228,7 +228,7 @@ class SimulatedGateway:
             payment.order_id,
             set_values={
                 "authorizationId": f"auth_{uuid.uuid4().hex[:20]}",
-                "expiresAt": self._expiry(),
+                "holdExpiresAt": self._expiry(),
                 "holds": book.holds,
             },
             condition="#status = :expected AND authorizationId = :hold",
@@ -258,7 +258,7 @@ class SimulatedGateway:
             set_values={
                 "authorizationId": f"auth_{uuid.uuid4().hex[:20]}",
                 "amount": money.from_minor(book.authorized, payment.currency),
-                "expiresAt": self._expiry(),
+                "holdExpiresAt": self._expiry(),
                 "holds": book.holds,
                 "revision": request.revision,
             },

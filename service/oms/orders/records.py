@@ -44,7 +44,7 @@ class Payment(Record):
     currency: str = ""
     captured: Decimal = Decimal("0")
     refunded: Decimal = Decimal("0")
-    expires_at: str | None = None  # when the current hold lapses (ISO 8601, UTC)
+    hold_expires_at: str | None = None  # when the current hold lapses (ISO 8601, UTC)
     holds: int = 1  # authorizations made; a renewal after expiry voids the old one
     revision: int = 0  # the order edit whose total the hold covers (§6g)
 
