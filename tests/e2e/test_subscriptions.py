@@ -57,7 +57,7 @@ async def test_three_cycles_a_change_and_a_worker_killed_mid_cycle(tmp_path: Pat
     dev = subprocess.Popen(
         [*OMS, "dev", "--workers", "0", "--no-demo", "--step-latency-ms", "0",
          "--temporal-port", ports[0], "--ui-port", ports[1], "--aws-port", ports[2],
-         "--codec-port", ports[3]],
+         "--codec-port", ports[3], "--carrier", "manual"],  # only the order emails count here
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     workers: list[subprocess.Popen[bytes]] = []

@@ -194,7 +194,7 @@ def test_the_events_lambda_has_exactly_the_grants_it_needs(synth: Synth) -> None
             "sqs:GetQueueAttributes",
         },
         ref(dlq): {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
-        json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+        json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue"},
         ref(key): {"kms:GenerateDataKey"},  # signals are encrypted, never decrypted here
         ref(log_group): {"logs:CreateLogStream", "logs:PutLogEvents"},
     }

@@ -69,7 +69,7 @@ def list_(as_json: JsonFlag = False) -> None:
     """
     table = context.settings().inventory_table
     with naming(f"table {table}"):
-        levels = context.ledger().stock()
+        levels = context.ledger().scan_stock()
     if as_json:
         context.print_json(levels)
         return

@@ -285,7 +285,7 @@ def _stock_problems(ledger: Ledger) -> dict[str, str]:
             for sku, quantity in record.lines.items():
                 held[sku] += quantity
     problems: dict[str, str] = {}
-    levels = {level.sku: level for level in ledger.stock()}
+    levels = {level.sku: level for level in ledger.scan_stock()}
     for sku, level in levels.items():
         if level.available < 0 or level.reserved < 0:
             problems[sku] = (

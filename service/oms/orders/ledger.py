@@ -252,7 +252,9 @@ class Ledger:
         item = response.get("Item")
         return None if item is None else StockLevel.model_validate(from_item(item))
 
-    def stock(self) -> list[StockLevel]:
+    def scan_stock(self) -> list[StockLevel]:
+        """Every SKU's stock: a scan, for operators (inventory list, doctor), never an order's
+        path (its name keeps it apart from the worker's code in the grants test)."""
         levels: list[StockLevel] = []
         pages = self._db.get_paginator("scan").paginate(
             TableName=self.stock_table, ConsistentRead=True
