@@ -29,7 +29,7 @@ def test_inventory_set_then_list_round_trips(
     assert listed.exit_code == 0, listed.output
     levels = json.loads(listed.stdout)
     assert {"sku": sku, "available": 42, "reserved": 0, "warehouse": "main"} in levels
-    assert all(set(level) == {"sku", "available", "reserved"} for level in levels)
+    assert all(set(level) == {"sku", "available", "reserved", "warehouse"} for level in levels)
 
 
 @pytest.mark.parametrize(
