@@ -28,8 +28,8 @@ def test_inventory_set_then_list_round_trips(
 
     assert listed.exit_code == 0, listed.output
     levels = json.loads(listed.stdout)
-    assert {"sku": sku, "available": 42, "reserved": 0} in levels
-    assert all(set(level) == {"sku", "available", "reserved"} for level in levels)
+    assert {"sku": sku, "available": 42, "reserved": 0, "warehouse": "main"} in levels
+    assert all(set(level) == {"sku", "available", "reserved", "warehouse"} for level in levels)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,12 @@ def test_inventory_set_accepts_the_largest_quantity(
     result = invoke("inventory", "set", sku, "999999999", "--json")
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"sku": sku, "available": 999999999, "reserved": 0}
+    assert json.loads(result.stdout) == {
+        "sku": sku,
+        "available": 999999999,
+        "reserved": 0,
+        "warehouse": "main",
+    }
 
 
 def test_a_missing_table_is_named(cli: pytest.MonkeyPatch, queues: QueueUrls) -> None:

@@ -26,6 +26,7 @@ from oms.orders.payloads import (
     CompensationResult,
     NotifyInput,
     OrderRef,
+    ParcelPlan,
     PrepareInput,
     PrepareResult,
     ReauthorizeInput,
@@ -62,6 +63,8 @@ class FakeSystems:
     broken: set[str] = field(default_factory=set)  # activities that always fail transiently
     unknown_error: set[str] = field(default_factory=set)  # raise a non-retryable unknown type
     nothing_to_undo: bool = False  # compensations answer "nothing to undo"
+    parcels: list[ParcelPlan] = field(default_factory=list)  # the reservation's plan (split)
+    requests: dict[str, Any] = field(default_factory=dict)  # the last input of each activity
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # successful calls, in order
     emails: list[NotifyInput] = field(default_factory=list)
@@ -117,7 +120,7 @@ class FakeSystems:
                     "not enough stock", type=ErrorType.OUT_OF_STOCK, non_retryable=True
                 )
             systems._done("reserve_inventory")
-            return ReserveResult()
+            return ReserveResult(parcels=systems.parcels)
 
         @activity.defn(name="authorize_payment")
         async def authorize(request: AuthorizeInput) -> AuthorizeResult:
@@ -137,6 +140,7 @@ class FakeSystems:
         async def prepare(request: PrepareInput) -> PrepareResult:
             await systems._enter("prepare_shipment")
             systems._done("prepare_shipment")
+            systems.requests["prepare_shipment"] = request
             return PrepareResult(package_id="PKG-1")
 
         @activity.defn(name="capture_payment")
@@ -147,12 +151,14 @@ class FakeSystems:
                     "capture declined", type=ErrorType.PAYMENT_DECLINED, non_retryable=True
                 )
             systems._done("capture_payment")
+            systems.requests["capture_payment"] = request
             return CaptureResult(amount=Decimal("45.00"), amount_minor=4500)
 
         @activity.defn(name="ship")
         async def ship(request: ShipInput) -> ShipResult:
             await systems._enter("ship")
             systems._done("ship")
+            systems.requests["ship"] = request
             return ShipResult(tracking_number="TRK-1")
 
         def compensation(name: str) -> Callable[..., Any]:

@@ -14,6 +14,7 @@ from oms.cli.app import JsonFlag, app, console
 from oms.cli.errors import CliError
 from oms.cli.failures import naming, one_line_errors
 from oms.orders.models import ID_PATTERN
+from oms.parcels.plan import MAIN
 
 inventory_app = typer.Typer(
     name="inventory",
@@ -34,14 +35,22 @@ def set_(
     quantity: Annotated[
         str, typer.Argument(metavar="QTY", help="Units available to sell, 0 or more.")
     ],
+    warehouse: Annotated[
+        str, typer.Option("--warehouse", metavar="W", help="The warehouse (default main).")
+    ] = MAIN,
     as_json: JsonFlag = False,
 ) -> None:
-    """Set how many units of a SKU are available; units reserved by open orders are kept.
+    """Set how many units of a SKU a warehouse has available; units reserved by open orders
+    are kept. An order that no one warehouse can serve leaves as one parcel per warehouse.
 
-    Example: oms inventory set MUG-RED 100
+    Example: oms inventory set MUG-RED 100 --warehouse north
     """
     if not re.fullmatch(ID_PATTERN, sku):
         raise CliError(f"not a SKU: {sku!r} (letters, digits, . _ -; up to 64)", exit_code=2)
+    if not re.fullmatch(ID_PATTERN, warehouse):
+        raise CliError(
+            f"not a warehouse: {warehouse!r} (letters, digits, . _ -; up to 64)", exit_code=2
+        )
     # Parsed here rather than by typer, so a bad value is one line like every other error.
     if not re.fullmatch(r"[0-9]{1,9}", quantity):
         raise CliError(
@@ -49,12 +58,13 @@ def set_(
         )
     table = context.settings().inventory_table
     with naming(f"table {table}"):
-        level = context.ledger().set_stock(sku, int(quantity))
+        level = context.ledger().set_stock(sku, int(quantity), warehouse)
     if as_json:
         context.print_json(level)
     else:
+        where = "" if level.warehouse == MAIN else f" in {level.warehouse}"
         console.print(
-            f"{level.sku}: {level.available} available, {level.reserved} reserved",
+            f"{level.sku}{where}: {level.available} available, {level.reserved} reserved",
             highlight=False,
             markup=False,
         )
@@ -63,7 +73,7 @@ def set_(
 @inventory_app.command(name="list")
 @one_line_errors
 def list_(as_json: JsonFlag = False) -> None:
-    """List every SKU with its available and reserved units, by SKU.
+    """List every SKU with its available and reserved units, one row per warehouse.
 
     Example: oms inventory list --json
     """
@@ -78,8 +88,11 @@ def list_(as_json: JsonFlag = False) -> None:
         return
     grid = Table()
     grid.add_column("sku")
+    grid.add_column("warehouse")
     grid.add_column("available", justify="right")
     grid.add_column("reserved", justify="right")
     for level in levels:
-        grid.add_row(Text(level.sku), str(level.available), str(level.reserved))
+        grid.add_row(
+            Text(level.sku), Text(level.warehouse), str(level.available), str(level.reserved)
+        )
     console.print(grid)

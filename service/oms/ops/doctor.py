@@ -39,6 +39,7 @@ from oms.orders.client import OrderClient, OrderNotFoundError
 from oms.orders.contract import order_id_from_workflow_id
 from oms.orders.ledger import Ledger
 from oms.orders.records import Record, Reservation
+from oms.parcels.stock import stock_key
 from oms.process.visibility import attention_query
 
 MAX_PER_CHECK = 100  # findings per check; a larger incident shows its first hundred
@@ -282,10 +283,10 @@ def _stock_problems(ledger: Ledger) -> dict[str, str]:
     held: dict[str, int] = defaultdict(int)
     for record in ledger.open_records():
         if isinstance(record, Reservation):
-            for sku, quantity in record.lines.items():
-                held[sku] += quantity
+            for sku, warehouse, quantity in record.takes():
+                held[stock_key(sku, warehouse)] += quantity
     problems: dict[str, str] = {}
-    levels = {level.sku: level for level in ledger.scan_stock()}
+    levels = {stock_key(level.sku, level.warehouse): level for level in ledger.scan_stock()}
     for sku, level in levels.items():
         if level.available < 0 or level.reserved < 0:
             problems[sku] = (

@@ -20,6 +20,7 @@ from temporalio import activity
 
 from oms.orders import money
 from oms.orders.ledger import Ledger, TransactionConflictError
+from oms.orders.parcel_capture import capture_parcels
 from oms.orders.payloads import (
     AuthorizeInput,
     AuthorizeResult,
@@ -180,8 +181,11 @@ class SimulatedGateway:
         payment = self._ledger.get(Payment, request.order_id)
         if payment is None or payment.status not in (Status.AUTHORIZED, Status.CAPTURED):
             raise AlreadyCompensatedError("no authorization to capture")
-        if payment.status == Status.CAPTURED:
+        split = len(request.shares_minor) > 1
+        if payment.status == Status.CAPTURED and not split:
             return self._captured(payment)
+        if payment.status == Status.CAPTURED:  # a split order's later parcels, after a retry
+            return self._parcels(request, idempotency_key)
         if request.token == CAPTURE_DECLINED_TOKEN:
             raise PaymentDeclinedError("capture declined by the issuer")
         renewed = self._expired(payment)
@@ -189,6 +193,8 @@ class SimulatedGateway:
             payment = self._renew(payment, request.token)
             if payment is None:  # voided or renewed by a concurrent attempt: decide again
                 return self.capture(request, idempotency_key=idempotency_key)
+        if split:
+            return self._parcels(request, idempotency_key, renewed=renewed)
         book = book_of(payment).capture(book_of(payment).capturable)
         captured = self._ledger.update(
             Payment,
@@ -206,6 +212,15 @@ class SimulatedGateway:
         if captured is None:  # voided meanwhile, or captured by a concurrent attempt
             return self.capture(request, idempotency_key=idempotency_key)
         return self._captured(captured, renewed=renewed)
+
+    def _parcels(
+        self, request: CaptureInput, idempotency_key: str, *, renewed: bool = False
+    ) -> CaptureResult:
+        """One capture per parcel (keys `<idempotency_key>-<n>` at a real provider)."""
+        payment = capture_parcels(self._ledger, request.order_id, request.shares_minor, book_of)
+        if payment is None:
+            raise AlreadyCompensatedError("the authorization was voided")
+        return self._captured(payment, renewed=renewed)
 
     @staticmethod
     def _captured(payment: Payment, *, renewed: bool = False) -> CaptureResult:

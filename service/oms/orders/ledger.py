@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from oms.orders.records import Package, Payment, Record, Reservation, Status, StockLevel
+from oms.parcels.plan import MAIN
+from oms.parcels.stock import split_key, stock_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -46,6 +48,12 @@ def to_item(values: Mapping[str, Any]) -> Item:
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _level(item: Mapping[str, Any]) -> StockLevel:
+    values = from_item(item)
+    sku, warehouse = split_key(values.pop("sku"))
+    return StockLevel.model_validate({**values, "sku": sku, "warehouse": warehouse})
 
 
 class TransactionConflictError(Exception):
@@ -217,12 +225,19 @@ class Ledger:
         return {"Update": request}
 
     def tx_stock(
-        self, sku: str, *, available: int = 0, reserved: int = 0, guard: bool = False
+        self,
+        sku: str,
+        *,
+        available: int = 0,
+        reserved: int = 0,
+        guard: bool = False,
+        warehouse: str = MAIN,
     ) -> TransactWriteItemTypeDef:
-        """Move units of `sku` (positive adds); with `guard`, only if enough are available."""
+        """Move units of `sku` in `warehouse` (positive adds); with `guard`, only if enough are
+        available."""
         update: Any = {
             "TableName": self.stock_table,
-            "Key": to_item({"sku": sku}),
+            "Key": to_item({"sku": stock_key(sku, warehouse)}),
             "UpdateExpression": "SET available = if_not_exists(available, :zero) + :a, "
             "reserved = if_not_exists(reserved, :zero) + :r",
             "ExpressionAttributeValues": to_item({":a": available, ":r": reserved, ":zero": 0}),
@@ -234,23 +249,54 @@ class Ledger:
 
     # --- stock (operators) --------------------------------------------------------------
 
-    def set_stock(self, sku: str, available: int) -> StockLevel:
-        """Set what is available to sell; what is reserved by open orders is kept."""
+    def set_stock(self, sku: str, available: int, warehouse: str = MAIN) -> StockLevel:
+        """Set what `warehouse` has available to sell; what is reserved by open orders is kept.
+        Another warehouse than `main` is also listed on the SKU's `main` item (`warehouses`), so
+        an order's plan finds it without a scan."""
+        key = to_item({"sku": stock_key(sku, warehouse)})
+        if warehouse != MAIN:
+            self._db.update_item(
+                TableName=self.stock_table,
+                Key=to_item({"sku": sku}),
+                UpdateExpression="SET available = if_not_exists(available, :zero), "
+                "reserved = if_not_exists(reserved, :zero) ADD warehouses :w",
+                ExpressionAttributeValues=to_item({":zero": 0, ":w": {warehouse}}),
+            )
         response = self._db.update_item(
             TableName=self.stock_table,
-            Key=to_item({"sku": sku}),
+            Key=key,
             UpdateExpression="SET available = :a, reserved = if_not_exists(reserved, :zero)",
             ExpressionAttributeValues=to_item({":a": available, ":zero": 0}),
             ReturnValues="ALL_NEW",
         )
-        return StockLevel.model_validate(from_item(response["Attributes"]))
+        return _level(response["Attributes"])
 
-    def get_stock(self, sku: str) -> StockLevel | None:
+    def get_stock(self, sku: str, warehouse: str = MAIN) -> StockLevel | None:
         response = self._db.get_item(
-            TableName=self.stock_table, Key=to_item({"sku": sku}), ConsistentRead=True
+            TableName=self.stock_table,
+            Key=to_item({"sku": stock_key(sku, warehouse)}),
+            ConsistentRead=True,
         )
         item = response.get("Item")
-        return None if item is None else StockLevel.model_validate(from_item(item))
+        return None if item is None else _level(item)
+
+    def available_by_warehouse(self, skus: Sequence[str]) -> dict[str, dict[str, int]]:
+        """warehouse -> sku -> units available, for an order's parcel plan: each SKU's `main`
+        item names its other warehouses. Consistent reads; the reservation's guards decide."""
+        found: dict[str, dict[str, int]] = {}
+        for sku in skus:
+            main = self._db.get_item(
+                TableName=self.stock_table, Key=to_item({"sku": sku}), ConsistentRead=True
+            ).get("Item")
+            if main is None:
+                continue
+            values = from_item(main)
+            found.setdefault(MAIN, {})[sku] = int(values.get("available", 0))
+            for warehouse in sorted(values.get("warehouses", ())):
+                level = self.get_stock(sku, warehouse)
+                if level is not None:
+                    found.setdefault(warehouse, {})[sku] = level.available
+        return found
 
     def scan_stock(self) -> list[StockLevel]:
         """Every SKU's stock: a scan, for operators (inventory list, doctor), never an order's
@@ -260,8 +306,10 @@ class Ledger:
             TableName=self.stock_table, ConsistentRead=True
         )
         for page in pages:
-            levels.extend(StockLevel.model_validate(from_item(i)) for i in page.get("Items", []))
-        return sorted(levels, key=lambda level: level.sku)
+            levels.extend(_level(i) for i in page.get("Items", []))
+        return sorted(
+            levels, key=lambda level: (level.sku, level.warehouse != MAIN, level.warehouse)
+        )
 
     def open_records(self) -> list[Record]:
         """Every reservation, authorization and package still open (ACTIVE, AUTHORIZED,

@@ -131,8 +131,19 @@ class ReserveInput(WireModel):
     lines: list[OrderLine]
 
 
+class ParcelPlan(WireModel):
+    """One parcel of an order (§6d): the units its warehouse sends."""
+
+    number: int
+    warehouse: str
+    lines: dict[str, int]
+
+
 class ReserveResult(WireModel):
     already_reserved: bool = False
+    # One per warehouse when the order is split; empty: one parcel from `main` (and in results
+    # of older builds).
+    parcels: list[ParcelPlan] = Field(default_factory=list)
 
 
 class AuthorizeInput(WireModel):
@@ -153,6 +164,9 @@ class AuthorizeResult(WireModel):
 class CaptureInput(WireModel):
     order_id: str
     token: str = Field(repr=False)
+    # A split order (§6d): each parcel's share in minor units, captured one by one (they add up
+    # to the authorization). Empty: one capture of the whole hold, as before parcels.
+    shares_minor: list[int] = Field(default_factory=list)
 
 
 class CaptureResult(WireModel):
@@ -173,6 +187,7 @@ class RefundResult(WireModel):
 class PrepareInput(WireModel):
     order_id: str
     lines: list[OrderLine]
+    parcels: list[ParcelPlan] = Field(default_factory=list)  # a split order: one package each
 
 
 class PrepareResult(WireModel):
@@ -198,6 +213,8 @@ class ShipInput(WireModel):
     package_id: str
     country: str
     handoff: ParcelHandoff | None = None
+    # A split order: one hand-off per parcel (then `handoff` is None).
+    parcels: list[ParcelHandoff] = Field(default_factory=list)
 
 
 class ShipResult(WireModel):

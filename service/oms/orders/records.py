@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
+from oms.parcels.plan import MAIN
 from oms.records import Record, Status, now_iso
 
 __all__ = ["Record", "Status", "now_iso"]  # the ledger's base, re-exported for the order's code
@@ -28,10 +30,31 @@ class OrderEntry(Record):
     cancel_reason: str | None = None
 
 
+class ParcelLines(BaseModel):
+    """One parcel of a reservation: the units its warehouse holds for the order."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    number: int
+    warehouse: str
+    lines: dict[str, int]
+
+
 class Reservation(Record):
     KIND = "RESERVATION"
     lines: dict[str, int] = Field(default_factory=dict)
     revision: int = 0  # edits applied (§6g): an edit's retry finds its revision and stops
+    # One entry per warehouse (§6d). Empty: every line from `main`, as before warehouses.
+    parcels: list[ParcelLines] = Field(default_factory=list)
+
+    def takes(self) -> list[tuple[str, str, int]]:
+        """(sku, warehouse, units) the reservation holds."""
+        if not self.parcels:
+            return [(sku, MAIN, q) for sku, q in self.lines.items()]
+        return [(s, p.warehouse, q) for p in self.parcels for s, q in p.lines.items()]
+
+    @property
+    def split(self) -> bool:
+        return len(self.parcels) > 1 or any(p.warehouse != MAIN for p in self.parcels)
 
 
 class Payment(Record):
@@ -64,14 +87,34 @@ class Refund(Record):
     amount: Decimal
 
 
+class ParcelPackage(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    number: int
+    warehouse: str
+    package_id: str
+    tracking_number: str | None = None
+
+
 class Package(Record):
+    """The order's shipment; a split order's parcels ride in `parcels` (one package id and
+    tracking number each), so the whole shipment prepares, ships or cancels in one write."""
+
     KIND = "PACKAGE"
     package_id: str | None = None
     tracking_number: str | None = None
     shipped_at: str | None = None
+    parcels: list[ParcelPackage] = Field(default_factory=list)
+
+
+class ParcelCapture(Record):
+    """One parcel's capture of a split order (`CAPTURE#<n>`): written once, with the books."""
+
+    KIND = "CAPTURE"
+    amount: Decimal
 
 
 class StockLevel(BaseModel):
     sku: str
     available: int
     reserved: int = 0
+    warehouse: str = MAIN

@@ -6,10 +6,10 @@ Each row is typed on its own, so mypy checks that `build` makes what `activity` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from oms.orders import policies
+from oms.orders import policies, split
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
@@ -22,6 +22,7 @@ from oms.orders.payloads import (
     CaptureResult,
     OrderRef,
     ParcelHandoff,
+    ParcelPlan,
     PrepareInput,
     PrepareResult,
     ReserveInput,
@@ -39,6 +40,8 @@ class OrderContext:
     order: OrderMessage
     package_id: str | None = None
     tracking_number: str | None = None
+    # A split order's parcels (§6d), from the reservation; empty: one parcel, as before.
+    parcels: list[ParcelPlan] = field(default_factory=list)
 
 
 def _ref(context: OrderContext) -> OrderRef:
@@ -47,6 +50,10 @@ def _ref(context: OrderContext) -> OrderRef:
 
 def _undo(step: Step, activity: Any) -> Compensation[OrderContext]:
     return Compensation(step, activity, _ref, policies.MUST_FINISH)
+
+
+def _parcels(context: OrderContext, result: ReserveResult) -> None:
+    context.parcels = result.parcels if len(result.parcels) > 1 else []
 
 
 def _package(context: OrderContext, result: PrepareResult) -> None:
@@ -68,6 +75,7 @@ RESERVE: Final[StepSpec[OrderContext, ReserveInput, ReserveResult]] = StepSpec(
     gives_up=FailureReason.INVENTORY_UNAVAILABLE,
     compensation=_undo(Step.RELEASE_INVENTORY, InventoryActivities.release_inventory),
     business={ErrorType.OUT_OF_STOCK.value: FailureReason.OUT_OF_STOCK},
+    keep=_parcels,
 )
 
 AUTHORIZE: Final[StepSpec[OrderContext, AuthorizeInput, AuthorizeResult]] = StepSpec(
@@ -90,7 +98,7 @@ AUTHORIZE: Final[StepSpec[OrderContext, AuthorizeInput, AuthorizeResult]] = Step
 PREPARE: Final[StepSpec[OrderContext, PrepareInput, PrepareResult]] = StepSpec(
     step=Step.PREPARE_SHIPMENT,
     activity=ShippingActivities.prepare_shipment,
-    build=lambda c: PrepareInput(order_id=c.order.order_id, lines=c.order.items),
+    build=lambda c: PrepareInput(order_id=c.order.order_id, lines=c.order.items, parcels=c.parcels),
     reaches=OrderState.PREPARED,
     options=policies.STEP,
     gives_up=FailureReason.SHIPMENT_FAILED,
@@ -101,7 +109,11 @@ PREPARE: Final[StepSpec[OrderContext, PrepareInput, PrepareResult]] = StepSpec(
 CAPTURE: Final[StepSpec[OrderContext, CaptureInput, CaptureResult]] = StepSpec(
     step=Step.CAPTURE_PAYMENT,
     activity=PaymentActivities.capture_payment,
-    build=lambda c: CaptureInput(order_id=c.order.order_id, token=c.order.payment.token),
+    build=lambda c: CaptureInput(
+        order_id=c.order.order_id,
+        token=c.order.payment.token,
+        shares_minor=split.shares_minor(c.order, c.parcels),
+    ),
     reaches=OrderState.PAID,
     gives_up=FailureReason.PAYMENT_UNAVAILABLE,
     options=policies.MUST_FINISH,
@@ -117,13 +129,16 @@ SHIP: Final[StepSpec[OrderContext, ShipInput, ShipResult]] = StepSpec(
         order_id=c.order.order_id,
         package_id=c.package_id or "",
         country=c.order.customer.address.country,
-        handoff=ParcelHandoff(
+        handoff=None
+        if c.parcels
+        else ParcelHandoff(
             lines=c.order.items,
             currency=c.order.currency,
             captured=c.order.total_amount,
             customer_name=c.order.customer.name,
             email=str(c.order.customer.email),
         ),
+        parcels=split.handoffs(c.order, c.parcels),
     ),
     reaches=OrderState.SHIPPED,
     gives_up=FailureReason.SHIPMENT_FAILED,

@@ -33,6 +33,10 @@ class EditActivities:
         """All or nothing: more units of a line are taken from `available` (only if there are
         enough), fewer are put back, and the reservation's lines become `after`."""
         ledger = self._ledger
+        current = ledger.get(Reservation, request.order_id)
+        if current is not None and current.split:
+            # Its units sit in several warehouses: a new plan would be a new split (not built).
+            raise refused("the order ships from several warehouses: it cannot be edited")
         moves = []
         short_candidates = []
         for sku in sorted(set(request.before) | set(request.after)):

@@ -12,9 +12,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from oms.orders.contract import ErrorType
-from oms.orders.ledger import Ledger, TransactionConflictError
-from oms.orders.payloads import CompensationResult, OrderRef, ReserveInput, ReserveResult
-from oms.orders.records import Reservation, Status
+from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError
+from oms.orders.payloads import (
+    CompensationResult,
+    OrderRef,
+    ParcelPlan,
+    ReserveInput,
+    ReserveResult,
+)
+from oms.orders.records import ParcelLines, Reservation, Status
+from oms.parcels.plan import MAIN, NoPlanError, PlannedParcel, plan_parcels
 
 
 def compensated(what: str, order_id: str) -> ApplicationError:
@@ -27,6 +34,22 @@ def compensated(what: str, order_id: str) -> ApplicationError:
     )
 
 
+def out_of_stock(short: list[str]) -> ApplicationError:
+    return ApplicationError(
+        f"not enough stock for {', '.join(short)}",
+        {"skus": short},
+        type=ErrorType.OUT_OF_STOCK,
+        non_retryable=True,
+        category=BENIGN,
+    )
+
+
+def _plans(record: Reservation) -> list[ParcelPlan]:
+    return [
+        ParcelPlan(number=p.number, warehouse=p.warehouse, lines=p.lines) for p in record.parcels
+    ]
+
+
 # A business answer, not a fault: logged without a traceback, not counted as a failure.
 BENIGN = ApplicationErrorCategory.BENIGN
 
@@ -37,34 +60,55 @@ class InventoryActivities:
 
     @activity.defn
     def reserve_inventory(self, request: ReserveInput) -> ReserveResult:
+        """All from `main` when it holds every line (one parcel, as before warehouses); else one
+        parcel per warehouse of the fewest that hold the order (`oms.parcels.plan`)."""
+        lines = {line.sku: line.quantity for line in request.lines}
+        plan = [PlannedParcel(1, MAIN, lines)]
+        short: list[str] = []
+        for _ in range(RACE_PASSES):
+            answer = self._reserve(request.order_id, plan)
+            if isinstance(answer, ReserveResult):
+                return answer
+            short = answer
+            try:  # stock moved, or `main` lacks some: plan from what each warehouse has now
+                plan = plan_parcels(lines, self._ledger.available_by_warehouse(list(lines)))
+            except NoPlanError as none:
+                raise out_of_stock(none.short) from None
+        raise out_of_stock(short)
+
+    def _reserve(self, order_id: str, plan: list[PlannedParcel]) -> ReserveResult | list[str]:
+        """One transaction for the plan's units and the reservation record; the SKUs that were
+        short when it failed."""
         ledger = self._ledger
+        split = plan != [PlannedParcel(1, MAIN, plan[0].lines)]
+        skus = list(dict.fromkeys(sku for p in plan for sku in p.lines))
         record = Reservation(
-            order_id=request.order_id,
+            order_id=order_id,
             status=Status.ACTIVE,
-            lines={line.sku: line.quantity for line in request.lines},
+            lines={sku: sum(p.lines.get(sku, 0) for p in plan) for sku in skus},
+            parcels=[
+                ParcelLines(number=p.number, warehouse=p.warehouse, lines=p.lines) for p in plan
+            ]
+            if split
+            else [],
         )
+        taken = [sku for p in plan for sku in p.lines]
         takes = [
-            ledger.tx_stock(line.sku, available=-line.quantity, reserved=line.quantity, guard=True)
-            for line in request.lines
+            ledger.tx_stock(sku, available=-q, reserved=q, guard=True, warehouse=p.warehouse)
+            for p in plan
+            for sku, q in p.lines.items()
         ]
         try:
             ledger.transact([*takes, ledger.tx_put_new(record)])
         except TransactionConflictError as conflict:
             if len(takes) in conflict.failed:  # the record exists: an earlier attempt's
-                existing = ledger.get(Reservation, request.order_id)
+                existing = ledger.get(Reservation, order_id)
                 if existing is not None and existing.status == Status.ACTIVE:
-                    return ReserveResult(already_reserved=True)
-                raise compensated("reservation", request.order_id) from None
-            short = [request.lines[i].sku for i in conflict.failed]
-            raise ApplicationError(
-                f"not enough stock for {', '.join(short)}",
-                {"skus": short},
-                type=ErrorType.OUT_OF_STOCK,
-                non_retryable=True,
-                category=BENIGN,
-            ) from None
-        activity.logger.info("reserved stock for order %s", request.order_id)
-        return ReserveResult()
+                    return ReserveResult(already_reserved=True, parcels=_plans(existing))
+                raise compensated("reservation", order_id) from None
+            return [taken[i] for i in conflict.failed]
+        activity.logger.info("reserved stock for order %s in %d parcel(s)", order_id, len(plan))
+        return ReserveResult(parcels=_plans(record))
 
     @activity.defn
     def release_inventory(self, request: OrderRef) -> CompensationResult:
@@ -77,7 +121,8 @@ class InventoryActivities:
             active=Status.ACTIVE,
             undone=Status.RELEASED,
             effects=lambda r: [
-                ledger.tx_stock(sku, available=q, reserved=-q) for sku, q in r.lines.items()
+                ledger.tx_stock(sku, available=q, reserved=-q, warehouse=w)
+                for sku, w, q in r.takes()
             ],
         )
         return CompensationResult(undone=undo.undone, detail=undo.detail)

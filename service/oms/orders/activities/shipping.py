@@ -8,7 +8,7 @@ marks the package shipped and takes its units off `reserved` in one transaction.
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -25,10 +25,18 @@ from oms.orders.payloads import (
     ShipInput,
     ShipResult,
 )
-from oms.orders.records import Package, Reservation, Status, now_iso
+from oms.orders.records import Package, ParcelPackage, Reservation, Status, now_iso
 
 # A business answer, not a fault: logged without a traceback, not counted as a failure.
 BENIGN = ApplicationErrorCategory.BENIGN
+
+
+def _package_id() -> str:
+    return f"PKG-{uuid.uuid4().hex[:12].upper()}"
+
+
+def _tracking(country: str) -> str:
+    return f"TRK{uuid.uuid4().int % 10**12:012d}{country}"
 
 
 class Handoff(Protocol):
@@ -43,17 +51,27 @@ class ShippingActivities:
         self._ledger = ledger
         self._handoff = handoff
 
-    def _shipped(self, request: ShipInput, tracking_number: str) -> ShipResult:
+    def _shipped(self, request: ShipInput, package: Package) -> ShipResult:
+        tracking_number = str(package.tracking_number)
         if self._handoff is not None and request.handoff is not None:
             self._handoff(request.order_id, tracking_number, request.handoff)
+        tracked = {p.number: p.tracking_number for p in package.parcels}
+        for parcel in request.parcels:
+            if self._handoff is not None:
+                self._handoff(request.order_id, str(tracked[parcel.number]), parcel)
         return ShipResult(tracking_number=tracking_number)
 
     @activity.defn
     def prepare_shipment(self, request: PrepareInput) -> PrepareResult:
+        parcels = [
+            ParcelPackage(number=p.number, warehouse=p.warehouse, package_id=_package_id())
+            for p in request.parcels
+        ]
         package = Package(
             order_id=request.order_id,
             status=Status.PREPARED,
-            package_id=f"PKG-{uuid.uuid4().hex[:12].upper()}",
+            package_id=parcels[0].package_id if parcels else _package_id(),
+            parcels=parcels,
         )
         if not self._ledger.put_new(package):
             existing = self._ledger.get(Package, request.order_id)
@@ -70,7 +88,16 @@ class ShippingActivities:
         if package is not None and package.status == Status.PREPARED:
             reservation = ledger.get(Reservation, request.order_id)
             if reservation is not None and reservation.status == Status.ACTIVE:
-                tracking = f"TRK{uuid.uuid4().int % 10**12:012d}{request.country}"
+                tracking = _tracking(request.country)
+                parcels = [
+                    p.model_copy(update={"tracking_number": _tracking(request.country)})
+                    for p in package.parcels
+                ]
+                if parcels:
+                    tracking = str(parcels[0].tracking_number)
+                shipped: dict[str, Any] = {"trackingNumber": tracking, "shippedAt": now_iso()}
+                if parcels:
+                    shipped["parcels"] = [p.model_dump(by_alias=True) for p in parcels]
                 try:
                     ledger.transact(
                         [
@@ -79,14 +106,14 @@ class ShippingActivities:
                                 Package.KIND,
                                 Status.PREPARED,
                                 Status.SHIPPED,
-                                {"trackingNumber": tracking, "shippedAt": now_iso()},
+                                shipped,
                             ),
                             ledger.tx_transition(
                                 request.order_id, Reservation.KIND, Status.ACTIVE, Status.CONSUMED
                             ),
                             *(
-                                ledger.tx_stock(sku, reserved=-q)
-                                for sku, q in reservation.lines.items()
+                                ledger.tx_stock(sku, reserved=-q, warehouse=w)
+                                for sku, w, q in reservation.takes()
                             ),
                         ]
                     )
@@ -94,10 +121,15 @@ class ShippingActivities:
                     pass  # a concurrent attempt shipped it, or it was cancelled: read again
                 else:
                     activity.logger.info("shipped order %s", request.order_id)
-                    return self._shipped(request, tracking)
+                    return self._shipped(
+                        request,
+                        package.model_copy(
+                            update={"tracking_number": tracking, "parcels": parcels}
+                        ),
+                    )
             package = ledger.get(Package, request.order_id)
         if package is not None and package.status == Status.SHIPPED and package.tracking_number:
-            return self._shipped(request, package.tracking_number)
+            return self._shipped(request, package)
         state = package.status.lower() if package else "not prepared"
         raise ApplicationError(
             f"package of order {request.order_id} cannot ship: {state}",
