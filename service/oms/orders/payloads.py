@@ -6,12 +6,13 @@ inside the workflow sandbox: no default factories that read the clock, randomnes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
 
+from oms.orders.backorder_wire import BackorderLine
 from oms.orders.contract import OrderState, SearchStatus
 from oms.orders.models import OrderLine, OrderMessage, Text
 from oms.process.wire import (
@@ -133,6 +134,8 @@ class ReserveInput(WireModel):
 
 class ReserveResult(WireModel):
     already_reserved: bool = False
+    # Lines short of stock whose SKU has a supplier: reserved in part, the rest backordered.
+    backorder: list[BackorderLine] = Field(default_factory=list)
 
 
 class AuthorizeInput(WireModel):
@@ -217,3 +220,4 @@ class NotifyInput(WireModel):
     # The email's event when it is not the outcome (an edit's summary: "edit-<n>"), the key
     # that sends it once.
     event: str | None = None
+    eta: date | None = None  # a backordered order's expected delivery (§6f)

@@ -32,6 +32,8 @@ class Reservation(Record):
     KIND = "RESERVATION"
     lines: dict[str, int] = Field(default_factory=dict)
     revision: int = 0  # edits applied (§6g): an edit's retry finds its revision and stops
+    # Units still owed by a supplier per SKU (§6f): reserved into `lines` when they arrive.
+    owed: dict[str, int] = Field(default_factory=dict)
 
 
 class Payment(Record):
@@ -75,3 +77,12 @@ class StockLevel(BaseModel):
     sku: str
     available: int
     reserved: int = 0
+    supplier: str | None = None  # backorders allowed from this supplier (§6f)
+    purchase_orders: int | None = Field(None, alias="purchaseOrders", exclude=True)
+
+
+class Leftover(Record):
+    """Units of a purchase order no waiting order took, added to stock once (§6f)."""
+
+    KIND = "LEFTOVER"
+    quantity: int = 0
