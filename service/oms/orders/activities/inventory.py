@@ -11,7 +11,6 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from oms.orders.activities.backorder import reserve_with_backorder
 from oms.orders.contract import ErrorType
 from oms.orders.ledger import Ledger, TransactionConflictError
 from oms.orders.payloads import CompensationResult, OrderRef, ReserveInput, ReserveResult
@@ -57,9 +56,6 @@ class InventoryActivities:
                     return ReserveResult(already_reserved=True)
                 raise compensated("reservation", request.order_id) from None
             short = [request.lines[i].sku for i in conflict.failed]
-            backordered = reserve_with_backorder(ledger, request)
-            if backordered is not None:
-                return backordered
             raise ApplicationError(
                 f"not enough stock for {', '.join(short)}",
                 {"skus": short},
