@@ -23,6 +23,8 @@ STATUS_QUERY: Final = "status"
 RESOLVE_UPDATE: Final = "resolve"
 EDIT_UPDATE: Final = "edit"  # change the lines before capture (§6g)
 REVIEW_UPDATE: Final = "review"  # approve or reject an order held IN_REVIEW (§6g)
+# A purchase order's news for an order waiting BACKORDERED (§6f): confirmed, filled, failed.
+BACKORDER_SIGNAL: Final = "backorder_news"
 
 # Keyword search attribute: IN_PROGRESS from the start (free), upserted only at the outcome or
 # when the order needs a person (each upsert is a billable action). Register it on the namespace.
@@ -47,6 +49,7 @@ class OrderState(StrEnum):
     RESERVED = "RESERVED"
     AUTHORIZED = "AUTHORIZED"
     IN_REVIEW = "IN_REVIEW"  # authorized, waiting for a person's review (§6g)
+    BACKORDERED = "BACKORDERED"  # authorized, waiting for a supplier's delivery (§6f)
     PREPARED = "PREPARED"
     PAID = "PAID"  # captured
     SHIPPED = "SHIPPED"
@@ -86,6 +89,9 @@ class Step(StrEnum):
     # so the first six stay the saga's steps in order).
     EDIT = "edit"  # the lines changed before capture: stock and hold follow the new total
     REVIEW = "review"  # the decision on an order held for review, with its note
+    # Backorders (§6f): the shortfall joined purchase orders; withdrawn when the order ends.
+    BACKORDER = "backorder"
+    WITHDRAW_BACKORDER = "withdraw_backorder"
 
 
 class FailureReason(StrEnum):
@@ -99,6 +105,8 @@ class FailureReason(StrEnum):
     SHIPMENT_FAILED = "SHIPMENT_FAILED"
     # The reason of a CANCELLED order whose review rejected it (or never came in time).
     REVIEW_REJECTED = "REVIEW_REJECTED"
+    # The supplier rejected, never confirmed, or delivered too late (§6f).
+    BACKORDER_FAILED = "BACKORDER_FAILED"
 
 
 CUSTOMER_TEXT: Final[dict[FailureReason, str]] = {
@@ -108,6 +116,7 @@ CUSTOMER_TEXT: Final[dict[FailureReason, str]] = {
     FailureReason.PAYMENT_UNAVAILABLE: "the payment could not be processed",
     FailureReason.SHIPMENT_FAILED: "the parcel could not be shipped",
     FailureReason.REVIEW_REJECTED: "it did not pass our review",
+    FailureReason.BACKORDER_FAILED: "our supplier could not deliver the missing items in time",
 }
 
 

@@ -13,6 +13,7 @@ that long (`OMS_LEDGER_RETENTION_DAYS`). Stock items never expire.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -249,10 +250,19 @@ class Ledger:
 
     # --- stock (operators) --------------------------------------------------------------
 
-    def set_stock(self, sku: str, available: int, warehouse: str = MAIN) -> StockLevel:
+    def set_stock(
+        self,
+        sku: str,
+        available: int,
+        warehouse: str = MAIN,
+        *,
+        supplier: str | None = None,
+        no_supplier: bool = False,
+    ) -> StockLevel:
         """Set what `warehouse` has available to sell; what is reserved by open orders is kept.
         Another warehouse than `main` is also listed on the SKU's `main` item (`warehouses`), so
-        an order's plan finds it without a scan."""
+        an order's plan finds it without a scan. With `supplier` (on the SKU's `main` item), a
+        shortfall of this SKU is backordered from it; `no_supplier` removes it."""
         key = to_item({"sku": stock_key(sku, warehouse)})
         if warehouse != MAIN:
             self._db.update_item(
@@ -262,14 +272,76 @@ class Ledger:
                 "reserved = if_not_exists(reserved, :zero) ADD warehouses :w",
                 ExpressionAttributeValues=to_item({":zero": 0, ":w": {warehouse}}),
             )
+        values: dict[str, Any] = {":a": available, ":zero": 0}
+        expression = "SET available = :a, reserved = if_not_exists(reserved, :zero)"
+        if warehouse == MAIN and supplier is not None:
+            expression += ", supplier = :s"
+            values[":s"] = supplier
+        elif warehouse == MAIN and no_supplier:
+            expression += " REMOVE supplier"
         response = self._db.update_item(
             TableName=self.stock_table,
             Key=key,
-            UpdateExpression="SET available = :a, reserved = if_not_exists(reserved, :zero)",
-            ExpressionAttributeValues=to_item({":a": available, ":zero": 0}),
+            UpdateExpression=expression,
+            ExpressionAttributeValues=to_item(values),
             ReturnValues="ALL_NEW",
         )
         return _level(response["Attributes"])
+
+    # --- backorders (§6f) ---------------------------------------------------------------
+
+    def tx_stock_exact(self, sku: str, *, take: int, seen: int) -> TransactWriteItemTypeDef:
+        """Reserve `take` units of `sku` only if `seen` are still available (a partial
+        reservation of a backordered line takes what it saw, or retries)."""
+        update: Any = {
+            "TableName": self.stock_table,
+            "Key": to_item({"sku": sku}),
+            "UpdateExpression": "SET available = :left, "
+            "reserved = if_not_exists(reserved, :zero) + :take",
+            "ConditionExpression": "available = :seen",
+            "ExpressionAttributeValues": to_item(
+                {":left": seen - take, ":take": take, ":seen": seen, ":zero": 0}
+            ),
+        }
+        return {"Update": update}
+
+    def purchase_order_number(self, sku: str) -> int:
+        """The number of the purchase order collecting demand for `sku` now (from 1)."""
+        level = self.get_stock(sku)
+        return (level.purchase_orders if level else None) or 1
+
+    def advance_purchase_order(self, sku: str, seen: int) -> None:
+        """Purchase order `seen` takes no more demand: the next one is `seen + 1` (once)."""
+        # Suppressed: another caller advanced it already.
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+            self._db.update_item(
+                TableName=self.stock_table,
+                Key=to_item({"sku": sku}),
+                UpdateExpression="SET purchaseOrders = :next",
+                ConditionExpression="purchaseOrders = :seen OR "
+                "(attribute_not_exists(purchaseOrders) AND :seen = :one)",
+                ExpressionAttributeValues=to_item({":next": seen + 1, ":seen": seen, ":one": 1}),
+            )
+
+    def tx_fill(self, order_id: str, sku: str, quantity: int) -> list[TransactWriteItemTypeDef]:
+        """Owed units of an order's active reservation arrived: reserved into its lines."""
+        reservation: Any = {
+            "TableName": self.orders_table,
+            "Key": self.key(order_id, Reservation.KIND),
+            "UpdateExpression": "SET #lines.#sku = if_not_exists(#lines.#sku, :zero) + :n "
+            "REMOVE #owed.#sku",
+            "ConditionExpression": "#status = :active AND #owed.#sku = :n",
+            "ExpressionAttributeNames": {
+                "#lines": "lines",
+                "#owed": "owed",
+                "#sku": sku,
+                "#status": "status",
+            },
+            "ExpressionAttributeValues": to_item(
+                {":n": quantity, ":zero": 0, ":active": Status.ACTIVE.value}
+            ),
+        }
+        return [{"Update": reservation}, self.tx_stock(sku, reserved=quantity)]
 
     def get_stock(self, sku: str, warehouse: str = MAIN) -> StockLevel | None:
         response = self._db.get_item(

@@ -6,12 +6,13 @@ inside the workflow sandbox: no default factories that read the clock, randomnes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
 
+from oms.orders.backorder_wire import BackorderLine
 from oms.orders.contract import OrderState, SearchStatus
 from oms.orders.models import OrderLine, OrderMessage, Text
 from oms.process.wire import (
@@ -144,6 +145,8 @@ class ReserveResult(WireModel):
     # One per warehouse when the order is split; empty: one parcel from `main` (and in results
     # of older builds).
     parcels: list[ParcelPlan] = Field(default_factory=list)
+    # Lines short of stock whose SKU has a supplier: reserved in part, the rest backordered.
+    backorder: list[BackorderLine] = Field(default_factory=list)
 
 
 class AuthorizeInput(WireModel):
@@ -234,3 +237,4 @@ class NotifyInput(WireModel):
     # The email's event when it is not the outcome (an edit's summary: "edit-<n>"), the key
     # that sends it once.
     event: str | None = None
+    eta: date | None = None  # a backordered order's expected delivery (§6f)

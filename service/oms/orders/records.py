@@ -56,6 +56,9 @@ class Reservation(Record):
     def split(self) -> bool:
         return len(self.parcels) > 1 or any(p.warehouse != MAIN for p in self.parcels)
 
+    # Units still owed by a supplier per SKU (§6f): reserved into `lines` when they arrive.
+    owed: dict[str, int] = Field(default_factory=dict)
+
 
 class Payment(Record):
     """The simulated provider's books of one order (decimal amounts as DynamoDB numbers; the
@@ -118,3 +121,12 @@ class StockLevel(BaseModel):
     available: int
     reserved: int = 0
     warehouse: str = MAIN
+    supplier: str | None = None  # backorders allowed from this supplier (§6f)
+    purchase_orders: int | None = Field(None, alias="purchaseOrders", exclude=True)
+
+
+class Leftover(Record):
+    """Units of a purchase order no waiting order took, added to stock once (§6f)."""
+
+    KIND = "LEFTOVER"
+    quantity: int = 0
