@@ -52,7 +52,7 @@ def _undo(step: Step, activity: Any) -> Compensation[OrderContext]:
     return Compensation(step, activity, _ref, policies.MUST_FINISH)
 
 
-def _parcels(context: OrderContext, result: ReserveResult) -> None:
+def _keep_parcels(context: OrderContext, result: ReserveResult) -> None:
     context.parcels = result.parcels if len(result.parcels) > 1 else []
 
 
@@ -75,7 +75,7 @@ RESERVE: Final[StepSpec[OrderContext, ReserveInput, ReserveResult]] = StepSpec(
     gives_up=FailureReason.INVENTORY_UNAVAILABLE,
     compensation=_undo(Step.RELEASE_INVENTORY, InventoryActivities.release_inventory),
     business={ErrorType.OUT_OF_STOCK.value: FailureReason.OUT_OF_STOCK},
-    keep=_parcels,
+    keep=_keep_parcels,
 )
 
 AUTHORIZE: Final[StepSpec[OrderContext, AuthorizeInput, AuthorizeResult]] = StepSpec(
