@@ -53,6 +53,28 @@ def test_fault_scenario_passes_its_checks(tmp_path: Path, scenario: str, proof: 
     assert all(o.emails == 1 and o.state == o.expected for o in report.orders)
 
 
+@pytest.mark.parametrize(
+    ("scenario", "proofs"),
+    [
+        ("edit", ["the edit was accepted", "= the new total", "an edit after capture is refused"]),
+        ("review", ["both decisions were accepted", "the rejected order's hold was voided"]),
+    ],
+)
+def test_money_scenario_passes_on_the_local_stack(
+    tmp_path: Path, scenario: str, proofs: list[str]
+) -> None:
+    # Issue 24 on the local stack: an edit changes stock and the captured amount exactly, an
+    # edit after capture is refused and changes nothing; a review is approved or rejected.
+    report = demo(tmp_path, scenario)
+    [run] = report.scenarios
+    assert run["passed"], run["checks"]
+    checks = {c["what"]: c["ok"] for c in run["checks"]}
+    assert all(checks.values()), checks
+    for proof in proofs:
+        assert any(proof in what for what in checks), (proof, checks)
+    assert all(o.state == o.expected for o in report.orders)
+
+
 def _child(dev: subprocess.Popen[bytes], marker: str) -> psutil.Process | None:
     for pid in descendants(dev.pid):
         try:
