@@ -150,6 +150,15 @@ async def test_a_completed_order_shows_listed_and_refuses_cancellation(
     assert refused.exit_code == 1
     assert refused.stdout == "rejected: order is already COMPLETED\n"
 
+    # An edit after capture is refused with exit 1 and changes nothing (issue 24)
+    stock_before = clients.ledger(settings).get_stock(stocked_sku)
+    edit = await run("edit", order_id, "--item", f"{stocked_sku}=2", "--reason", "too late")
+    assert edit.exit_code == 1, edit.output
+    assert edit.stdout.startswith("rejected: ")
+    assert len(edit.stdout.splitlines()) == 1
+    assert clients.ledger(settings).get_stock(stocked_sku) == stock_before
+    assert json.loads((await run("status", order_id, "--json")).stdout)["steps"] == status["steps"]
+
     async def listed() -> dict[str, str] | None:
         page = await run("list", "--status", "completed", "--limit", "1000", "--json")
         assert page.exit_code == 0, page.output

@@ -54,6 +54,6 @@ def edit(
     elif answer["accepted"]:
         console.print(f"accepted: {answer['message']}", highlight=False, markup=False)
     else:
-        console.print(f"refused: {answer['message']}", highlight=False, markup=False)
+        console.print(f"rejected: {answer['message']}", highlight=False, markup=False)
     if not answer["accepted"]:
         raise typer.Exit(1)

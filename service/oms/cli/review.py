@@ -43,7 +43,7 @@ def _decide(order_id: str, note: str, *, approve: bool, as_json: bool) -> None:
     if as_json:
         context.print_json(answer)
     else:
-        verdict = "accepted" if answer["accepted"] else "refused"
+        verdict = "accepted" if answer["accepted"] else "rejected"
         console.print(f"{verdict}: {answer['message']}", highlight=False, markup=False)
     if not answer["accepted"]:
         raise typer.Exit(1)
