@@ -121,7 +121,8 @@ class StockLevel(BaseModel):
     available: int
     reserved: int = 0
     warehouse: str = MAIN
-    supplier: str | None = None  # backorders allowed from this supplier (§6f)
+    # Backorders allowed from this supplier (§6f); not listed until `--supplier` is offered.
+    supplier: str | None = Field(None, exclude=True)
     purchase_orders: int | None = Field(None, alias="purchaseOrders", exclude=True)
 
 
