@@ -19,7 +19,10 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-class Status(StrEnum):
+class RecordState(StrEnum):
+    """Where a ledger record stands (its `status` attribute). Not an order's state (OrderState),
+    nor the OrderStatus search attribute (SearchStatus)."""
+
     ACTIVE = "ACTIVE"  # reservation holds stock
     RELEASED = "RELEASED"
     CONSUMED = "CONSUMED"  # shipped: the reserved units left the warehouse
@@ -42,7 +45,7 @@ class Record(BaseModel):
 
     order_id: str
     record: str = ""
-    status: Status
+    status: RecordState
     at: str = Field(default_factory=now_iso)
 
     def model_post_init(self, _context: object) -> None:

@@ -13,7 +13,7 @@ import oms.returns.records  # noqa: F401 - registers the return records
 from oms.aws import AwsClients
 from oms.config import LEDGER_MARGIN_DAYS, Settings, SettingsError, load_settings
 from oms.orders.ledger import EXPIRES_AT, Ledger
-from oms.orders.records import Reservation, Status
+from oms.orders.records import RecordState, Reservation
 from oms.records import Record
 
 DAY = 86400
@@ -47,12 +47,12 @@ def test_each_write_moves_the_expiry_to_retention_after_it(
     )
     order_id = f"TTL-{uuid.uuid4().hex[:8]}"
     # Given a record written now
-    assert expiring.put_new(Reservation(order_id=order_id, status=Status.ACTIVE, lines={}))
+    assert expiring.put_new(Reservation(order_id=order_id, status=RecordState.ACTIVE, lines={}))
     first = int(raw(clients, expiring, order_id, Reservation.KIND)[EXPIRES_AT]["N"])
     assert first == 1_800_000_000 + 74 * DAY
     # When it changes ten days later
     clock.now += 10 * DAY
-    expiring.update(Reservation, order_id, set_values={"status": Status.RELEASED})
+    expiring.update(Reservation, order_id, set_values={"status": RecordState.RELEASED})
     # Then it expires 74 days after that change, not after its creation
     second = int(raw(clients, expiring, order_id, Reservation.KIND)[EXPIRES_AT]["N"])
     assert second == first + 10 * DAY
@@ -70,7 +70,7 @@ def test_the_default_retention_outlasts_the_return_window_and_parcel_wait() -> N
 def test_the_processes_ledger_writes_the_expiry(clients: AwsClients, settings: Settings) -> None:
     ledger = clients.ledger(settings)
     order_id = f"TTL-{uuid.uuid4().hex[:8]}"
-    ledger.put_new(Reservation(order_id=order_id, status=Status.ACTIVE, lines={}))
+    ledger.put_new(Reservation(order_id=order_id, status=RecordState.ACTIVE, lines={}))
     assert EXPIRES_AT in raw(clients, ledger, order_id, Reservation.KIND)
 
 

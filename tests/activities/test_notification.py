@@ -22,7 +22,7 @@ from oms.orders.contract import OrderState
 from oms.orders.ledger import Ledger
 from oms.orders.models import OrderLine
 from oms.orders.payloads import NotifyInput
-from oms.orders.records import Status
+from oms.orders.records import RecordState
 
 
 def notify(order_id: str, outcome: OrderState = OrderState.COMPLETED) -> NotifyInput:
@@ -75,7 +75,7 @@ def test_a_retried_notification_sends_one_email(
     assert mine[0].to == ["grace@example.com"]
     record = ledger.get(Email, order_id, "EMAIL#COMPLETED")
     assert record is not None
-    assert (record.status, record.message_id) == (Status.SENT, first.message_id)
+    assert (record.status, record.message_id) == (RecordState.SENT, first.message_id)
 
 
 def test_each_outcome_of_an_order_gets_its_own_email(
@@ -123,7 +123,7 @@ def test_a_refused_address_is_recorded_and_not_retried(
     assert ses.calls == 1  # the retry did not ask SES again
     record = ledger.get(Email, order_id, "EMAIL#COMPLETED")
     assert record is not None
-    assert record.status == Status.REJECTED
+    assert record.status == RecordState.REJECTED
 
 
 UNVERIFIED = (

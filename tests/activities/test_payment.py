@@ -18,7 +18,7 @@ from oms.orders.contract import ErrorType
 from oms.orders.gateway import GatewayUnavailableError, SimulatedGateway
 from oms.orders.ledger import Ledger
 from oms.orders.payloads import AuthorizeInput, CaptureInput, OrderRef
-from oms.orders.records import Payment, Status
+from oms.orders.records import Payment, RecordState
 
 AMOUNT = Decimal("45.00")
 
@@ -64,7 +64,7 @@ def test_a_retried_authorization_returns_the_first_hold(
     assert first == again
     assert first.authorization_id.startswith("auth_")
     held = payment_record(ledger, order_id)
-    assert (held.status, held.amount, held.captured) == (Status.AUTHORIZED, AMOUNT, 0)
+    assert (held.status, held.amount, held.captured) == (RecordState.AUTHORIZED, AMOUNT, 0)
 
 
 def test_declined_at_authorization_is_a_business_error_with_nothing_to_void(
@@ -105,7 +105,7 @@ def test_a_late_authorization_after_the_hold_was_voided_is_rejected(
     assert ActivityEnvironment().run(payment.void_payment, OrderRef(order_id=order_id)).undone
     error = business_error(payment.authorize_payment, authorize(order_id))
     assert error.type == ErrorType.ALREADY_COMPENSATED
-    assert payment_record(ledger, order_id).status == Status.VOIDED
+    assert payment_record(ledger, order_id).status == RecordState.VOIDED
 
 
 # --- capture --------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def test_a_retried_capture_captures_once(
     assert first == again
     assert first.amount == AMOUNT
     books = payment_record(ledger, order_id)
-    assert (books.status, books.captured, books.refunded) == (Status.CAPTURED, AMOUNT, 0)
+    assert (books.status, books.captured, books.refunded) == (RecordState.CAPTURED, AMOUNT, 0)
 
 
 def test_capture_declined_is_a_business_error_and_the_hold_can_be_voided(
@@ -133,7 +133,7 @@ def test_capture_declined_is_a_business_error_and_the_hold_can_be_voided(
     assert payment_record(ledger, order_id).captured == 0  # no money moved
     voided = ActivityEnvironment().run(payment.void_payment, OrderRef(order_id=order_id))
     assert voided.undone
-    assert payment_record(ledger, order_id).status == Status.VOIDED
+    assert payment_record(ledger, order_id).status == RecordState.VOIDED
 
 
 def test_capture_without_an_authorization_or_after_a_void_is_rejected(
@@ -168,7 +168,7 @@ def test_void_after_capture_has_nothing_to_void(
     assert not result.undone
     assert result.detail == "already captured"
     books = payment_record(ledger, captured)
-    assert (books.status, books.captured) == (Status.CAPTURED, AMOUNT)  # the money stays moved
+    assert (books.status, books.captured) == (RecordState.CAPTURED, AMOUNT)  # the money stays moved
 
 
 # --- refund ---------------------------------------------------------------------------------

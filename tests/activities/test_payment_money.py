@@ -15,7 +15,7 @@ from oms.orders.contract import ErrorType
 from oms.orders.gateway import SimulatedGateway
 from oms.orders.ledger import Ledger
 from oms.orders.payloads import AuthorizeInput, CaptureInput, OrderRef
-from oms.orders.records import Payment, Status
+from oms.orders.records import Payment, RecordState
 
 VALIDITY = timedelta(days=7)
 
@@ -121,7 +121,7 @@ def test_a_capture_after_expiry_renews_the_hold_first(
     assert captured.amount_minor == 4500
     assert books.holds == 2
     assert books.authorization_id != first.authorization_id
-    assert (books.status, books.captured) == (Status.CAPTURED, Decimal("45.00"))
+    assert (books.status, books.captured) == (RecordState.CAPTURED, Decimal("45.00"))
     again = ActivityEnvironment().run(
         payment.capture_payment, CaptureInput(order_id=order_id, token="tok_visa")
     )
@@ -152,4 +152,4 @@ def test_a_declined_renewal_is_a_decline_and_the_old_hold_is_voided_by_compensat
     assert raised.value.type == ErrorType.PAYMENT_DECLINED
     assert record(ledger, order_id).captured == 0
     assert ActivityEnvironment().run(payment.void_payment, OrderRef(order_id=order_id)).undone
-    assert record(ledger, order_id).status == Status.VOIDED
+    assert record(ledger, order_id).status == RecordState.VOIDED

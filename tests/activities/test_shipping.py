@@ -15,7 +15,7 @@ from oms.orders.contract import ErrorType
 from oms.orders.ledger import Ledger
 from oms.orders.models import OrderLine
 from oms.orders.payloads import OrderRef, PrepareInput, ReserveInput, ShipInput
-from oms.orders.records import Package, Reservation, Status, StockLevel
+from oms.orders.records import Package, RecordState, Reservation, StockLevel
 
 LINE = OrderLine(sku="SHIP-TEST", quantity=1, unit_price=Decimal("1"))
 
@@ -53,7 +53,7 @@ def test_prepare_and_ship_are_idempotent(
     assert shipped.tracking_number.endswith("GB")
     record = ledger.get(Package, order_id)
     assert record is not None
-    assert (record.status, record.tracking_number) == (Status.SHIPPED, shipped.tracking_number)
+    assert (record.status, record.tracking_number) == (RecordState.SHIPPED, shipped.tracking_number)
 
 
 def test_cancel_shipment_is_idempotent_and_blocks_shipping(
@@ -80,7 +80,7 @@ def test_a_late_preparation_after_cancel_prepares_nothing(
     assert raised.value.type == ErrorType.ALREADY_COMPENSATED
     record = ledger.get(Package, order_id)
     assert record is not None
-    assert (record.status, record.package_id) == (Status.CANCELLED, None)
+    assert (record.status, record.package_id) == (RecordState.CANCELLED, None)
 
 
 def test_a_shipped_package_is_not_cancelled(
@@ -94,7 +94,7 @@ def test_a_shipped_package_is_not_cancelled(
     assert result.detail == "already shipped"
     record = ledger.get(Package, order_id)
     assert record is not None
-    assert record.status == Status.SHIPPED
+    assert record.status == RecordState.SHIPPED
 
 
 def test_shipping_takes_the_units_off_the_books_once(
@@ -115,7 +115,7 @@ def test_shipping_takes_the_units_off_the_books_once(
     assert ledger.get_stock(sku) == StockLevel(sku=sku, available=7, reserved=0)
     reservation = ledger.get(Reservation, order_id)
     assert reservation is not None
-    assert reservation.status == Status.CONSUMED
+    assert reservation.status == RecordState.CONSUMED
     released = ActivityEnvironment().run(inventory.release_inventory, OrderRef(order_id=order_id))
     assert not released.undone  # shipped units never come back as available
     assert ledger.get_stock(sku) == StockLevel(sku=sku, available=7, reserved=0)

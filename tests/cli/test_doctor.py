@@ -33,7 +33,7 @@ from oms.orders.gateway import SimulatedGateway
 from oms.orders.ledger import Ledger
 from oms.orders.models import parse_order
 from oms.orders.payloads import CompensationResult
-from oms.orders.records import Package, Payment, Reservation, Status
+from oms.orders.records import Package, Payment, RecordState, Reservation
 from oms.resources import QueueUrls, ensure_all
 from oms.worker import WORKFLOWS, build_activities
 from tests.cli.conftest import invoke
@@ -161,9 +161,9 @@ async def test_each_kind_of_finding_is_reported(
 
     # A closed order (no workflow) that left a reservation, an authorization and a package.
     gone = f"GONE-{tag}"
-    ledger.put_new(Reservation(order_id=gone, status=Status.ACTIVE, lines={f"{sku}-X": 1}))
-    ledger.put_new(Payment(order_id=gone, status=Status.AUTHORIZED, authorization_id="a-1"))
-    ledger.put_new(Package(order_id=gone, status=Status.PREPARED, package_id="p-1"))
+    ledger.put_new(Reservation(order_id=gone, status=RecordState.ACTIVE, lines={f"{sku}-X": 1}))
+    ledger.put_new(Payment(order_id=gone, status=RecordState.AUTHORIZED, authorization_id="a-1"))
+    ledger.put_new(Package(order_id=gone, status=RecordState.PREPARED, package_id="p-1"))
     # Negative stock (written past the ledger's checks, as a broken import would).
     negative = f"{sku}-NEG"
     deployment.clients.dynamodb.put_item(

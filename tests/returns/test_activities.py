@@ -15,7 +15,7 @@ from oms.config import Settings
 from oms.mail.mailer import Mailer
 from oms.orders.gateway import SimulatedGateway
 from oms.orders.ledger import Ledger
-from oms.orders.records import Payment, Status
+from oms.orders.records import Payment, RecordState
 from oms.returns.activities import ReturnActivities
 from oms.returns.contract import ReturnErrorType, ReturnEvent, return_id
 from oms.returns.payloads import (
@@ -48,7 +48,7 @@ def test_refunds_are_idempotent_per_return_and_capped_at_what_is_left(
     ledger.put_new(
         Payment(
             order_id=order_id,
-            status=Status.CAPTURED,
+            status=RecordState.CAPTURED,
             amount=Decimal("45.00"),
             captured=Decimal("45.00"),
             currency="EUR",

@@ -21,7 +21,7 @@ from oms.orders.contract import ORDER_STATUS_KEY, OrderState, Step, order_workfl
 from oms.orders.ledger import Ledger
 from oms.orders.models import OrderMessage, parse_order
 from oms.orders.payloads import CancelRequest
-from oms.orders.records import OrderEntry, Payment, Reservation, Status
+from oms.orders.records import OrderEntry, Payment, RecordState, Reservation
 
 
 class NoTemporal:
@@ -52,7 +52,7 @@ async def test_a_started_order_is_a_duplicate_without_asking_temporal(
     ledger.put_new(
         OrderEntry(
             order_id=order_id,
-            status=Status.RECEIVED,
+            status=RecordState.RECEIVED,
             fingerprint=first.fingerprint(),
             claimed=True,
             started=True,
@@ -99,7 +99,7 @@ async def test_a_cancelled_order_that_arrives_later_ends_cancelled_at_once(
     assert (stock.available, stock.reserved) == (5, 0)
     email = await asyncio.to_thread(ledger.get, Email, order_id, "EMAIL#CANCELLED")
     assert email is not None
-    assert email.status == Status.SENT
+    assert email.status == RecordState.SENT
     mine = [e for e in sent_emails(moto_endpoint) if order_id in e.subject]
     assert len(mine) == 1
     description = await dev_env.client.get_workflow_handle(order_workflow_id(order_id)).describe()
@@ -133,7 +133,7 @@ async def test_an_order_runs_to_completion_with_the_real_activities(
     assert (stock.available, stock.reserved) == (3, 0)
     payment = await asyncio.to_thread(ledger.get, Payment, order_id)
     assert payment is not None
-    assert (payment.status, payment.captured) == (Status.CAPTURED, payment.amount)
+    assert (payment.status, payment.captured) == (RecordState.CAPTURED, payment.amount)
 
 
 @pytest.mark.parametrize(
@@ -155,6 +155,6 @@ async def test_a_declined_payment_fails_the_order_and_releases_the_stock(
     payment = await asyncio.to_thread(ledger.get, Payment, order_id)
     if voided:  # authorized, declined at capture: the hold is voided, nothing captured
         assert payment is not None
-        assert (payment.status, payment.captured) == (Status.VOIDED, 0)
+        assert (payment.status, payment.captured) == (RecordState.VOIDED, 0)
     else:  # declined at authorization: nothing held, nothing to void
         assert payment is None or payment.authorization_id is None

@@ -28,7 +28,7 @@ from oms.orders.payloads import (
     CompensationResult,
     OrderRef,
 )
-from oms.orders.records import Payment, Status
+from oms.orders.records import Payment, RecordState
 from oms.orders.workflow import OrderWorkflow
 from oms.resources import QueueUrls
 
@@ -119,5 +119,5 @@ async def test_a_hold_that_expired_during_needs_attention_is_renewed_before_capt
     books = ledger.get(Payment, order_ids[0])
     assert books is not None
     assert books.holds == 2  # the first hold voided and a new one authorized
-    assert (books.status, books.captured) == (Status.CAPTURED, Decimal("45.00"))
+    assert (books.status, books.captured) == (RecordState.CAPTURED, Decimal("45.00"))
     assert [(c.renewed, c.amount_minor) for c in systems.captured] == [(True, 4500)]

@@ -26,7 +26,7 @@ from oms.delivery.tracking import TrackingBook
 from oms.mail.mailer import Mailer, NotifyResult
 from oms.orders.gateway import PaymentGateway
 from oms.orders.ledger import Ledger, TransactionConflictError
-from oms.records import Record, Status
+from oms.records import Record, RecordState
 
 SUBJECTS = {
     DeliveryEmail.OUT_FOR_DELIVERY: "Your parcel of order {order_id} is out for delivery",
@@ -112,7 +112,7 @@ class DeliveryActivities:
         record = Restock(
             order_id=request.order_id,
             record=f"{Restock.KIND}#{request.delivery_id}",
-            status=Status.RECEIVED,
+            status=RecordState.RECEIVED,
         )
         try:
             ledger.transact(
@@ -134,7 +134,7 @@ class DeliveryActivities:
         reship = Reship(
             order_id=request.order_id,
             record=record,
-            status=Status.SHIPPED,
+            status=RecordState.SHIPPED,
             tracking_number=tracking,
         )
         if not self._ledger.put_new(reship):

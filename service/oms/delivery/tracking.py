@@ -7,7 +7,7 @@ when a parcel is handed to the carrier (and when one is reshipped); idempotent.
 from __future__ import annotations
 
 from oms.orders.ledger import Ledger
-from oms.records import Record, Status
+from oms.records import Record, RecordState
 
 TRACKING_PREFIX = "tracking#"
 
@@ -25,7 +25,7 @@ class TrackingBook:
         self._ledger.put_new(
             Tracking(
                 order_id=f"{TRACKING_PREFIX}{tracking_number}",
-                status=Status.SHIPPED,
+                status=RecordState.SHIPPED,
                 delivery_id=delivery_id,
             )
         )

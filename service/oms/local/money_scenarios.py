@@ -23,7 +23,7 @@ from oms.local.scenarios import Check, Scene, outcome_checks, stock_snapshot
 from oms.orders.client import NoWorkerError, OrderNotFoundError
 from oms.orders.contract import FailureReason, OrderState
 from oms.orders.payloads import EditRequest, ReviewRequest
-from oms.orders.records import Payment, Status
+from oms.orders.records import Payment, RecordState
 from oms.polling import poll_until
 
 RISKY = "tok_riskLevelHighest"  # Stripe's test token: held for review
@@ -97,7 +97,7 @@ async def review(scene: Scene, extra: int) -> Outcome:
     checks += [
         Check(what="both decisions were accepted", ok=yes.accepted and no.accepted),
         Check(what="the rejected order's hold was voided",
-              ok=voided is not None and voided.status == Status.VOIDED),
+              ok=voided is not None and voided.status == RecordState.VOIDED),
     ]  # fmt: skip
     return checks, results
 

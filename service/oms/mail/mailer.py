@@ -20,7 +20,7 @@ from oms import metrics
 from oms.mail.ses_errors import EmailBlockedError, SesRefusal, classify
 from oms.metrics import Metric
 from oms.process.wire import WireModel
-from oms.records import Record, RecordStore, Status
+from oms.records import Record, RecordState, RecordStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2.client import SESV2Client
@@ -61,7 +61,7 @@ class Mailer:
             return NotifyResult(
                 message_id=sent.message_id,
                 deduplicated=True,
-                rejected=sent.detail if sent.status == Status.REJECTED else None,
+                rejected=sent.detail if sent.status == RecordState.REJECTED else None,
             )
         extra = {"ConfigurationSetName": self._configuration_set} if self._configuration_set else {}
         try:
@@ -93,14 +93,14 @@ class Mailer:
             code = exc.response.get("Error", {}).get("Code", "")
             detail = f"SES refused the address ({code})"
             self._ledger.put_new(
-                Email(order_id=order_id, record=record, status=Status.REJECTED, detail=detail)
+                Email(order_id=order_id, record=record, status=RecordState.REJECTED, detail=detail)
             )
             activity.logger.warning("email for order %s rejected: %s", order_id, code)
             metrics.count(Metric.EMAILS_REJECTED, Event=_event_kind(event))
             return NotifyResult(rejected=detail)
         message_id = response["MessageId"]
         self._ledger.put_new(
-            Email(order_id=order_id, record=record, status=Status.SENT, message_id=message_id)
+            Email(order_id=order_id, record=record, status=RecordState.SENT, message_id=message_id)
         )
         activity.logger.info("emailed the customer of order %s (%s)", order_id, event)
         metrics.count(Metric.EMAILS_SENT, Event=_event_kind(event))

@@ -49,7 +49,7 @@ from oms.orders.payloads import (
     ReviewRequest,
     ReviewResponse,
 )
-from oms.orders.records import OrderEntry, Status
+from oms.orders.records import OrderEntry, RecordState
 from oms.orders.workflow import OrderWorkflow
 from oms.polling import PollTimeoutError, poll_until
 
@@ -133,7 +133,7 @@ class OrderClient:
             OrderEntry,
             order.order_id,
             set_values={"claimed": True},
-            if_absent={"fingerprint": fingerprint, "status": Status.RECEIVED},
+            if_absent={"fingerprint": fingerprint, "status": RecordState.RECEIVED},
         )
         assert entry is not None  # no condition: the update always applies
         if entry.fingerprint != fingerprint:
@@ -301,7 +301,7 @@ class OrderClient:
                 OrderEntry,
                 order_id,
                 set_values={"cancelReason": request.reason},
-                if_absent={"status": Status.RECEIVED},
+                if_absent={"status": RecordState.RECEIVED},
                 condition="attribute_not_exists(claimed)",
             )
             if kept is not None:

@@ -31,7 +31,7 @@ from oms.orders.payloads import (
     RefundResult,
 )
 from oms.orders.payment_book import MoneyRuleError, PaymentBook
-from oms.orders.records import Payment, PaymentAttempts, Refund, Status
+from oms.orders.records import Payment, PaymentAttempts, RecordState, Refund
 
 DECLINED_TOKEN: Final = "tok_declined"  # noqa: S105 - the simulator's test token
 FLAKY_TOKEN: Final = "tok_flaky"  # noqa: S105 - the simulator's test token
@@ -113,7 +113,7 @@ def book_of(payment: Payment) -> PaymentBook:
         authorized=money.to_minor(payment.amount, currency),
         captured=money.to_minor(payment.captured, currency),
         refunded=money.to_minor(payment.refunded, currency),
-        voided=payment.status == Status.VOIDED,
+        voided=payment.status == RecordState.VOIDED,
         holds=payment.holds,
     )
 
@@ -146,14 +146,14 @@ class SimulatedGateway:
             counter = self._ledger.update(
                 PaymentAttempts,
                 request.order_id,
-                set_values={"status": Status.RECEIVED},
+                set_values={"status": RecordState.RECEIVED},
                 add={"attempts": 1},
             )
             if counter is not None and counter.attempts <= FLAKY_FAILURES:
                 raise GatewayUnavailableError("payment gateway timed out")
         payment = Payment(
             order_id=request.order_id,
-            status=Status.AUTHORIZED,
+            status=RecordState.AUTHORIZED,
             authorization_id=f"auth_{uuid.uuid4().hex[:20]}",
             amount=money.from_minor(book.authorized, request.currency),
             currency=request.currency,
@@ -168,7 +168,7 @@ class SimulatedGateway:
         if (
             payment is None
             or payment.authorization_id is None
-            or payment.status not in (Status.AUTHORIZED, Status.CAPTURED)
+            or payment.status not in (RecordState.AUTHORIZED, RecordState.CAPTURED)
         ):
             raise AlreadyCompensatedError("the payment was already voided")
         return AuthorizeResult(
@@ -179,12 +179,12 @@ class SimulatedGateway:
 
     def capture(self, request: CaptureInput, *, idempotency_key: str) -> CaptureResult:
         payment = self._ledger.get(Payment, request.order_id)
-        if payment is None or payment.status not in (Status.AUTHORIZED, Status.CAPTURED):
+        if payment is None or payment.status not in (RecordState.AUTHORIZED, RecordState.CAPTURED):
             raise AlreadyCompensatedError("no authorization to capture")
         split = len(request.shares_minor) > 1
-        if payment.status == Status.CAPTURED and not split:
+        if payment.status == RecordState.CAPTURED and not split:
             return self._captured(payment)
-        if payment.status == Status.CAPTURED:  # a split order's later parcels, after a retry
+        if payment.status == RecordState.CAPTURED:  # a split order's later parcels, after a retry
             return self._parcels(request, idempotency_key)
         if request.token == CAPTURE_DECLINED_TOKEN:
             raise PaymentDeclinedError("capture declined by the issuer")
@@ -200,12 +200,12 @@ class SimulatedGateway:
             Payment,
             request.order_id,
             set_values={
-                "status": Status.CAPTURED,
+                "status": RecordState.CAPTURED,
                 "captured": money.from_minor(book.captured, payment.currency),
             },
             condition="#status = :expected AND authorizationId = :hold",
             condition_values={
-                ":expected": Status.AUTHORIZED,
+                ":expected": RecordState.AUTHORIZED,
                 ":hold": str(payment.authorization_id),
             },
         )
@@ -248,18 +248,18 @@ class SimulatedGateway:
             },
             condition="#status = :expected AND authorizationId = :hold",
             condition_values={
-                ":expected": Status.AUTHORIZED,
+                ":expected": RecordState.AUTHORIZED,
                 ":hold": str(payment.authorization_id),
             },
         )
 
     def reauthorize(self, request: ReauthorizeInput, *, idempotency_key: str) -> AuthorizeResult:
         payment = self._ledger.get(Payment, request.order_id)
-        if payment is None or payment.status not in (Status.AUTHORIZED, Status.CAPTURED):
+        if payment is None or payment.status not in (RecordState.AUTHORIZED, RecordState.CAPTURED):
             raise AlreadyCompensatedError("no authorization to change")
         if payment.revision >= request.revision:  # this edit's hold exists: a retry
             return self._authorized(payment, request.token)
-        if payment.status == Status.CAPTURED:
+        if payment.status == RecordState.CAPTURED:
             raise AlreadyCompensatedError("the payment was captured: the hold can no longer change")
         if request.token in DECLINED_TOKENS:
             raise PaymentDeclinedError("card declined")
@@ -279,7 +279,7 @@ class SimulatedGateway:
             },
             condition="#status = :expected AND authorizationId = :hold",
             condition_values={
-                ":expected": Status.AUTHORIZED,
+                ":expected": RecordState.AUTHORIZED,
                 ":hold": str(payment.authorization_id),
             },
         )
@@ -288,7 +288,9 @@ class SimulatedGateway:
         return self._authorized(updated, request.token)
 
     def void(self, order_id: str, *, idempotency_key: str) -> CompensationResult:
-        undo = self._ledger.undo(Payment, order_id, active=Status.AUTHORIZED, undone=Status.VOIDED)
+        undo = self._ledger.undo(
+            Payment, order_id, active=RecordState.AUTHORIZED, undone=RecordState.VOIDED
+        )
         return CompensationResult(undone=undo.undone, detail=undo.detail)
 
     def refund(
@@ -304,7 +306,7 @@ class SimulatedGateway:
                 detail=f"already refunded {done.amount}",
                 amount_minor=money.to_minor(done.amount, payment.currency) if payment else 0,
             )
-        if payment is None or payment.status != Status.CAPTURED:
+        if payment is None or payment.status != RecordState.CAPTURED:
             return RefundResult(refunded=False, amount=Decimal(0), detail="nothing was captured")
         requested = None if amount is None else money.to_minor(amount, payment.currency)
         try:
@@ -317,15 +319,15 @@ class SimulatedGateway:
         refund = Refund(
             order_id=order_id,
             record=record,
-            status=Status.RECEIVED,
+            status=RecordState.RECEIVED,
             refund_id=f"re_{uuid.uuid4().hex[:20]}",
             amount=amount,
         )
         books = self._ledger.tx_transition(
             order_id,
             Payment.KIND,
-            Status.CAPTURED,
-            Status.CAPTURED,
+            RecordState.CAPTURED,
+            RecordState.CAPTURED,
             {"refunded": money.from_minor(book.refunded, payment.currency)},
             unchanged={"refunded": payment.refunded},
         )

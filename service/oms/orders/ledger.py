@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from oms.orders.records import Package, Payment, Record, Reservation, Status, StockLevel
+from oms.orders.records import Package, Payment, Record, RecordState, Reservation, StockLevel
 from oms.parcels.plan import MAIN
 from oms.parcels.stock import split_key, stock_key
 
@@ -151,8 +151,8 @@ class Ledger:
         model: type[R],
         order_id: str,
         *,
-        active: Status,
-        undone: Status,
+        active: RecordState,
+        undone: RecordState,
         effects: Callable[[R], Sequence[TransactWriteItemTypeDef]] = lambda _: (),
         record: str | None = None,
     ) -> Undo:
@@ -203,8 +203,8 @@ class Ledger:
         self,
         order_id: str,
         record: str,
-        expected: Status,
-        status: Status,
+        expected: RecordState,
+        status: RecordState,
         set_values: Mapping[str, Any] | None = None,
         *,
         unchanged: Mapping[str, Any] | None = None,
@@ -338,7 +338,7 @@ class Ledger:
                 "#status": "status",
             },
             "ExpressionAttributeValues": to_item(
-                {":n": quantity, ":zero": 0, ":active": Status.ACTIVE.value}
+                {":n": quantity, ":zero": 0, ":active": RecordState.ACTIVE.value}
             ),
         }
         return [{"Update": reservation}, self.tx_stock(sku, reserved=quantity)]
@@ -403,9 +403,9 @@ class Ledger:
                     ":r": Reservation.KIND,
                     ":p": Payment.KIND,
                     ":k": Package.KIND,
-                    ":active": Status.ACTIVE.value,
-                    ":auth": Status.AUTHORIZED.value,
-                    ":prep": Status.PREPARED.value,
+                    ":active": RecordState.ACTIVE.value,
+                    ":auth": RecordState.AUTHORIZED.value,
+                    ":prep": RecordState.PREPARED.value,
                 }
             ),
         )

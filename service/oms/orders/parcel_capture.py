@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from oms.orders import money
 from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError
 from oms.orders.payment_book import MoneyRuleError, PaymentBook
-from oms.orders.records import ParcelCapture, Payment, Status
+from oms.orders.records import ParcelCapture, Payment, RecordState
 
 
 class CaptureRaceError(RuntimeError):
@@ -38,7 +38,7 @@ def _capture_one(ledger: Ledger, order_id: str, number: int, share: int, books_o
         if ledger.get(ParcelCapture, order_id, record) is not None:
             return True
         payment = ledger.get(Payment, order_id)
-        if payment is None or payment.status not in (Status.AUTHORIZED, Status.CAPTURED):
+        if payment is None or payment.status not in (RecordState.AUTHORIZED, RecordState.CAPTURED):
             return False
         try:
             books = books_of(payment).capture(share)
@@ -48,14 +48,14 @@ def _capture_one(ledger: Ledger, order_id: str, number: int, share: int, books_o
         write = [
             ledger.tx_put_new(
                 ParcelCapture(
-                    order_id=order_id, record=record, status=Status.CAPTURED, amount=amount
+                    order_id=order_id, record=record, status=RecordState.CAPTURED, amount=amount
                 )
             ),
             ledger.tx_transition(
                 order_id,
                 Payment.KIND,
                 payment.status,
-                Status.CAPTURED,
+                RecordState.CAPTURED,
                 {"captured": money.from_minor(books.captured, payment.currency)},
                 unchanged={
                     "captured": payment.captured,

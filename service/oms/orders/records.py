@@ -13,9 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from oms.parcels.plan import MAIN
-from oms.records import Record, Status, now_iso
+from oms.records import Record, RecordState, now_iso
 
-__all__ = ["Record", "Status", "now_iso"]  # the ledger's base, re-exported for the order's code
+__all__ = [
+    "Record",
+    "RecordState",
+    "now_iso",
+]  # the ledger's base, re-exported for the order's code
 
 
 class OrderEntry(Record):

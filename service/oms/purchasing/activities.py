@@ -7,7 +7,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from oms.orders.ledger import Ledger, TransactionConflictError
-from oms.orders.records import Leftover, Reservation, Status
+from oms.orders.records import Leftover, RecordState, Reservation
 from oms.purchasing.payloads import (
     FillInput,
     FillResult,
@@ -62,14 +62,16 @@ class PurchasingActivities:
         reservation = self._ledger.get(Reservation, order_id)
         return (
             reservation is not None
-            and reservation.status == Status.ACTIVE
+            and reservation.status == RecordState.ACTIVE
             and sku not in reservation.owed
         )
 
     @activity.defn
     def release_leftover(self, request: LeftoverInput) -> LeftoverResult:
         record = Leftover(
-            order_id=request.purchase_order_id, status=Status.RELEASED, quantity=request.quantity
+            order_id=request.purchase_order_id,
+            status=RecordState.RELEASED,
+            quantity=request.quantity,
         )
         ledger = self._ledger
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from oms.records import Record, RecordStore, Status
+from oms.records import Record, RecordState, RecordStore
 
 
 class SupplierOrder(Record):
@@ -35,7 +35,7 @@ class RecordedSupplier:
         self._ledger.put_new(
             SupplierOrder(
                 order_id=purchase_order_id,
-                status=Status.ACTIVE,
+                status=RecordState.ACTIVE,
                 supplier=supplier,
                 sku=sku,
                 quantity=quantity,

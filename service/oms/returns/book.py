@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError, Undo
-from oms.orders.records import Status
+from oms.orders.records import RecordState
 from oms.returns.records import ReturnBook, ReturnRecord, ReturnRequest
 
 if TYPE_CHECKING:
@@ -64,13 +64,13 @@ class ReturnBookRepository:
             ReturnBook,
             order_id,
             add={"opened": 1},
-            if_absent={"status": Status.ACTIVE, "returned": {}, "bookRevision": 0},
+            if_absent={"status": RecordState.ACTIVE, "returned": {}, "bookRevision": 0},
         )
         assert book is not None  # no condition: the update always applies
         request = ReturnRequest(
             order_id=order_id,
             record=request_record(request_id),
-            status=Status.RECEIVED,
+            status=RecordState.RECEIVED,
             number=book.opened,
         )
         if ledger.put_new(request):
@@ -96,7 +96,7 @@ class ReturnBookRepository:
         for _ in range(RACE_PASSES):
             record = ledger.get(ReturnRecord, order_id, return_record(number))
             if record is not None:
-                if record.status == Status.RELEASED:
+                if record.status == RecordState.RELEASED:
                     raise ReturnClosedError(f"return {number} of order {order_id} was released")
                 return Undo(undone=False, detail="already held")
             book = ledger.get(ReturnBook, order_id)
@@ -116,7 +116,7 @@ class ReturnBookRepository:
                     ReturnRecord(
                         order_id=order_id,
                         record=return_record(number),
-                        status=Status.ACTIVE,
+                        status=RecordState.ACTIVE,
                         number=number,
                         lines=dict(lines),
                         request_id=request_id,
@@ -151,7 +151,7 @@ class ReturnBookRepository:
 
     def release(self, order_id: str, number: int) -> Undo:
         """Expired or cancelled: the return's units become returnable again; idempotent."""
-        return self._close(order_id, number, Status.RELEASED, lambda r: r.lines, accepted=None)
+        return self._close(order_id, number, RecordState.RELEASED, lambda r: r.lines, accepted=None)
 
     def receive(self, order_id: str, number: int, accepted: Mapping[str, int]) -> Undo:
         """The parcel arrived: accepted units go back to `available` stock; what was not
@@ -163,13 +163,13 @@ class ReturnBookRepository:
                     raise NotReturnableError(f"{sku}: {quantity} units were not in the return")
             return {sku: q - accepted.get(sku, 0) for sku, q in record.lines.items()}
 
-        return self._close(order_id, number, Status.CONSUMED, change, accepted=dict(accepted))
+        return self._close(order_id, number, RecordState.CONSUMED, change, accepted=dict(accepted))
 
     def _close(
         self,
         order_id: str,
         number: int,
-        status: Status,
+        status: RecordState,
         unheld: Callable[[ReturnRecord], dict[str, int]],
         *,
         accepted: dict[str, int] | None,
@@ -178,10 +178,10 @@ class ReturnBookRepository:
         record_key = return_record(number)
         for _ in range(RACE_PASSES):
             record = ledger.get(ReturnRecord, order_id, record_key)
-            if record is None and status == Status.RELEASED:
+            if record is None and status == RecordState.RELEASED:
                 # Never held: a tombstone, so a hold still in flight can never take effect.
                 tombstone = ReturnRecord(
-                    order_id=order_id, record=record_key, status=Status.RELEASED, number=number
+                    order_id=order_id, record=record_key, status=RecordState.RELEASED, number=number
                 )
                 if ledger.put_new(tombstone):
                     return Undo(undone=False, detail="nothing was held")
@@ -190,7 +190,7 @@ class ReturnBookRepository:
                 raise ReturnClosedError(f"return {number} of order {order_id} does not exist")
             if record.status == status:
                 return Undo(undone=False, detail=f"already {status.lower()}")
-            if record.status != Status.ACTIVE:
+            if record.status != RecordState.ACTIVE:
                 raise ReturnClosedError(f"return {number} of order {order_id} is {record.status}")
             book = ledger.get(ReturnBook, order_id)
             freed: dict[str, int] = unheld(record)
@@ -201,7 +201,7 @@ class ReturnBookRepository:
                 ledger.tx_transition(
                     order_id,
                     record_key,
-                    Status.ACTIVE,
+                    RecordState.ACTIVE,
                     status,
                     {"accepted": accepted} if accepted is not None else None,
                 ),
@@ -221,14 +221,14 @@ class ReturnBookRepository:
         if book is None:
             return self._ledger.tx_put_new(
                 ReturnBook(
-                    order_id=order_id, status=Status.ACTIVE, returned=returned, opened=opened
+                    order_id=order_id, status=RecordState.ACTIVE, returned=returned, opened=opened
                 )
             )
         return self._ledger.tx_transition(
             order_id,
             BOOK,
-            Status.ACTIVE,
-            Status.ACTIVE,
+            RecordState.ACTIVE,
+            RecordState.ACTIVE,
             # Never `opened`: `allocate` counts it atomically outside the revision.
             {"returned": returned, "bookRevision": book.book_revision + 1},
             # A plain name in the condition: not one of DynamoDB's reserved words.

@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from oms.orders.client import QUERY_TIMEOUT, UPDATE_TIMEOUT, NoWorkerError
-from oms.records import Status
+from oms.records import RecordState
 from oms.subscriptions.contract import (
     SUBSCRIPTION_STATUS_ATTRIBUTE,
     SUBSCRIPTION_STATUS_KEY,
@@ -111,7 +111,7 @@ class SubscriptionClient:
                 self.ledger.update,
                 SubscriptionEntry,
                 message.subscription_id,
-                if_absent={"fingerprint": fingerprint, "status": Status.RECEIVED},
+                if_absent={"fingerprint": fingerprint, "status": RecordState.RECEIVED},
             )
             if entry is None or entry.fingerprint != fingerprint:
                 return Created.CONFLICT

@@ -12,7 +12,7 @@ from temporalio import activity
 from oms.orders.backorder_wire import BackorderLine, BackorderPlaced, BackorderRef, BackorderRequest
 from oms.orders.ledger import Ledger, TransactionConflictError
 from oms.orders.payloads import CompensationResult, ReserveInput, ReserveResult
-from oms.orders.records import Reservation, Status, StockLevel
+from oms.orders.records import RecordState, Reservation, StockLevel
 
 RACE_PASSES = 5  # each pass either commits or saw stock another order changed meanwhile
 
@@ -49,14 +49,14 @@ def reserve_with_backorder(ledger: Ledger, request: ReserveInput) -> ReserveResu
                 BackorderLine(sku=line.sku, supplier=level.supplier, quantity=owed[line.sku])
             )
         record = Reservation(
-            order_id=request.order_id, status=Status.ACTIVE, lines=lines, owed=owed
+            order_id=request.order_id, status=RecordState.ACTIVE, lines=lines, owed=owed
         )
         try:
             ledger.transact([*takes, ledger.tx_put_new(record)])
         except TransactionConflictError as conflict:
             if len(takes) in conflict.failed:
                 existing = ledger.get(Reservation, request.order_id)
-                if existing is not None and existing.status == Status.ACTIVE:
+                if existing is not None and existing.status == RecordState.ACTIVE:
                     owed_before = [
                         BackorderLine(sku=sku, supplier=_supplier(levels[sku]), quantity=q)
                         for sku, q in existing.owed.items()

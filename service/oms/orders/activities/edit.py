@@ -14,7 +14,7 @@ from oms.orders.contract import ErrorType
 from oms.orders.gateway import AlreadyCompensatedError, PaymentDeclinedError, PaymentGateway
 from oms.orders.ledger import Ledger, TransactionConflictError
 from oms.orders.payloads import AdjustInput, AdjustResult, AuthorizeResult, ReauthorizeInput
-from oms.orders.records import Reservation, Status
+from oms.orders.records import RecordState, Reservation
 
 BENIGN = ApplicationErrorCategory.BENIGN
 
@@ -48,8 +48,8 @@ class EditActivities:
         book = ledger.tx_transition(
             request.order_id,
             Reservation.KIND,
-            Status.ACTIVE,
-            Status.ACTIVE,
+            RecordState.ACTIVE,
+            RecordState.ACTIVE,
             {"lines": lines, "revision": request.revision},
             unchanged={"revision": request.revision - 1},
         )

@@ -20,7 +20,7 @@ from oms.orders.payloads import (
     ReserveInput,
     ReserveResult,
 )
-from oms.orders.records import ParcelLines, Reservation, Status
+from oms.orders.records import ParcelLines, RecordState, Reservation
 from oms.parcels.plan import MAIN, NoPlanError, PlannedParcel, plan_parcels
 
 
@@ -84,7 +84,7 @@ class InventoryActivities:
         skus = list(dict.fromkeys(sku for p in plan for sku in p.lines))
         record = Reservation(
             order_id=order_id,
-            status=Status.ACTIVE,
+            status=RecordState.ACTIVE,
             lines={sku: sum(p.lines.get(sku, 0) for p in plan) for sku in skus},
             parcels=[
                 ParcelLines(number=p.number, warehouse=p.warehouse, lines=p.lines) for p in plan
@@ -103,7 +103,7 @@ class InventoryActivities:
         except TransactionConflictError as conflict:
             if len(takes) in conflict.failed:  # the record exists: an earlier attempt's
                 existing = ledger.get(Reservation, order_id)
-                if existing is not None and existing.status == Status.ACTIVE:
+                if existing is not None and existing.status == RecordState.ACTIVE:
                     return ReserveResult(already_reserved=True, parcels=_plans(existing))
                 raise compensated("reservation", order_id) from None
             return [taken[i] for i in conflict.failed]
@@ -118,8 +118,8 @@ class InventoryActivities:
         undo = ledger.undo(
             Reservation,
             request.order_id,
-            active=Status.ACTIVE,
-            undone=Status.RELEASED,
+            active=RecordState.ACTIVE,
+            undone=RecordState.RELEASED,
             effects=lambda r: [
                 ledger.tx_stock(sku, available=q, reserved=-q, warehouse=w)
                 for sku, w, q in r.takes()

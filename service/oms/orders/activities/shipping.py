@@ -25,7 +25,7 @@ from oms.orders.payloads import (
     ShipInput,
     ShipResult,
 )
-from oms.orders.records import Package, ParcelPackage, Reservation, Status, now_iso
+from oms.orders.records import Package, ParcelPackage, RecordState, Reservation, now_iso
 
 # A business answer, not a fault: logged without a traceback, not counted as a failure.
 BENIGN = ApplicationErrorCategory.BENIGN
@@ -69,7 +69,7 @@ class ShippingActivities:
         ]
         package = Package(
             order_id=request.order_id,
-            status=Status.PREPARED,
+            status=RecordState.PREPARED,
             package_id=parcels[0].package_id if parcels else _package_id(),
             parcels=parcels,
         )
@@ -85,9 +85,9 @@ class ShippingActivities:
     def ship(self, request: ShipInput) -> ShipResult:
         ledger = self._ledger
         package = ledger.get(Package, request.order_id)
-        if package is not None and package.status == Status.PREPARED:
+        if package is not None and package.status == RecordState.PREPARED:
             reservation = ledger.get(Reservation, request.order_id)
-            if reservation is not None and reservation.status == Status.ACTIVE:
+            if reservation is not None and reservation.status == RecordState.ACTIVE:
                 tracking = _tracking(request.country)
                 parcels = [
                     p.model_copy(update={"tracking_number": _tracking(request.country)})
@@ -104,12 +104,15 @@ class ShippingActivities:
                             ledger.tx_transition(
                                 request.order_id,
                                 Package.KIND,
-                                Status.PREPARED,
-                                Status.SHIPPED,
+                                RecordState.PREPARED,
+                                RecordState.SHIPPED,
                                 shipped,
                             ),
                             ledger.tx_transition(
-                                request.order_id, Reservation.KIND, Status.ACTIVE, Status.CONSUMED
+                                request.order_id,
+                                Reservation.KIND,
+                                RecordState.ACTIVE,
+                                RecordState.CONSUMED,
                             ),
                             *(
                                 ledger.tx_stock(sku, reserved=-q, warehouse=w)
@@ -128,7 +131,11 @@ class ShippingActivities:
                         ),
                     )
             package = ledger.get(Package, request.order_id)
-        if package is not None and package.status == Status.SHIPPED and package.tracking_number:
+        if (
+            package is not None
+            and package.status == RecordState.SHIPPED
+            and package.tracking_number
+        ):
             return self._shipped(request, package)
         state = package.status.lower() if package else "not prepared"
         raise ApplicationError(
@@ -141,6 +148,6 @@ class ShippingActivities:
     @activity.defn
     def cancel_shipment(self, request: OrderRef) -> CompensationResult:
         undo = self._ledger.undo(
-            Package, request.order_id, active=Status.PREPARED, undone=Status.CANCELLED
+            Package, request.order_id, active=RecordState.PREPARED, undone=RecordState.CANCELLED
         )
         return CompensationResult(undone=undo.undone, detail=undo.detail)
