@@ -149,6 +149,12 @@ async def test_a_dynamodb_fault_during_the_refund_needs_attention_then_recovers_
     returns = ReturnClient(order_client, attention_after_seconds=1)
     order_id, sku = await completed_order(order_client, ledger)
     opened = await returns.open(order_id, {sku: 1}, reason="broken", request_id="rq-fault")
+    await poll_until(  # the instructions are out: the fault meets the refund, not that email
+        lambda: returns.status(opened.return_id),
+        lambda s: s.state == ReturnState.AWAITING_PARCEL,
+        within=30,
+        what="the return to await its parcel",
+    )
     set_fault(moto_endpoint, "dynamodb", seconds=60)
     try:
         await returns.receive(opened.return_id, {sku: 1})
