@@ -7,6 +7,7 @@ that makes an order cross more code shows up here as a number to explain."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import re
 import sys
@@ -25,8 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 import oms
 from oms.aws import AwsClients
 from oms.config import Settings
-from oms.delivery.contract import STATUS_QUERY, DeliveryState, delivery_id
-from oms.delivery.payloads import DeliveryStatus
+from oms.delivery.contract import delivery_id
 from oms.intake import starter
 from oms.intake.bridge import LocalContext
 from oms.local.demo_orders import order_body
@@ -147,16 +147,23 @@ async def test_one_order_and_one_return_cross_the_documented_modules(
                     OrderWorkflow.run, order_workflow_id(order_id)
                 ).result()
             assert done.state == "COMPLETED"
-            # The parcel's delivery (started at ship) settles into its wait before the return,
-            # so none of its code runs while the return is traced.
+            # The parcel's delivery (started at ship) settles into its wait for the carrier
+            # before the return: no task of it left, so none of its code runs in the return.
             delivery = dev_env.client.get_workflow_handle(delivery_id(order_id, 1))
             await poll_until(
-                lambda: delivery.query(STATUS_QUERY, result_type=DeliveryStatus),
-                lambda s: s.state == DeliveryState.AWAITING_PICKUP,
+                delivery.describe,
+                lambda d: (
+                    d.status is not None
+                    and not d.raw_description.pending_activities
+                    and not d.raw_description.HasField("pending_workflow_task")
+                ),
                 within=30,
-                what="the delivery waits for the carrier",
+                what="the delivery waits for the carrier, nothing pending",
             )
 
+    # The order worker's cached workflows are gone with it; their coroutines are closed now,
+    # not at some later collection while the return is traced.
+    gc.collect()
     returned = Crossed()
     returns = ReturnClient(
         OrderClient(dev_env.client, ledger, task_queue=own.task_queue),
