@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from oms.aws import AwsClients
 from oms.config import Settings
+from oms.delivery.contract import CarrierStatus, DeliveryState, delivery_id
+from oms.delivery.payloads import CarrierEvent
+from oms.delivery.workflow import DeliveryWorkflow
 from oms.intake.records import Message, OrderIntake
 from oms.local.demo_orders import SCENARIOS, Scenario, order_body
 from oms.local.stack import free_port
@@ -30,6 +34,7 @@ from oms.orders.client import OrderClient
 from oms.orders.contract import CANCEL_SIGNAL, OrderState, order_workflow_id
 from oms.orders.payloads import CancelRequest, OrderStatus
 from oms.orders.workflow import OrderWorkflow
+from oms.polling import poll_until
 from oms.resources import QueueUrls
 from oms.returns.client import ReturnClient
 from oms.returns.contract import ReturnState
@@ -156,6 +161,30 @@ def payloads_in(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]
             yield from payloads_in(value, path)
 
 
+async def deliver(client: Client, order_id: str) -> None:
+    """The carrier says DELIVERED for the order's parcel; until its delivery has it."""
+    delivery = client.get_workflow_handle_for(DeliveryWorkflow.run, delivery_id(order_id, 1))
+    parcel = await poll_until(
+        lambda: delivery.query(DeliveryWorkflow.status),
+        lambda _: True,
+        within=30,
+        what="the parcel's delivery",
+    )
+    event = CarrierEvent(
+        event_id=f"evt-{order_id}",
+        tracking_number=parcel.tracking_number,
+        status=CarrierStatus.DELIVERED,
+        at=datetime.now(UTC),
+    )
+    await delivery.signal(DeliveryWorkflow.carrier_event, event)
+    await poll_until(
+        lambda: delivery.query(DeliveryWorkflow.status),
+        lambda s: s.state == DeliveryState.DELIVERED,
+        within=30,
+        what="the parcel delivered",
+    )
+
+
 def readable_text(document: Any, payloads: list[dict[str, Any]]) -> str:
     """The history as JSON plus every payload's base64 `data` decoded."""
     data = [base64.b64decode(p.get("data", "")).decode(errors="replace") for p in payloads]
@@ -202,6 +231,7 @@ async def test_histories_hold_no_customer_data_and_the_codec_server_reads_it(
 
     # And a completed order's customer returns it (the return reads the order's encrypted input)
     returned = next(o for o, (s, _) in orders.items() if s.expected == OrderState.COMPLETED)
+    await deliver(encrypted_client, returned)  # only delivered units can be returned
     returns = ReturnClient(orders_client)
     opened = await returns.open(returned, {sku: 1}, reason="does not fit")
     await returns.receive(opened.return_id, None)

@@ -134,3 +134,18 @@ def test_delivery_scenario_follows_every_parcel_to_the_door(tmp_path: Path) -> N
     delivered = [what for what in checks if what.endswith("ended DELIVERED")]
     assert len(delivered) == len(report.orders) >= 2  # one parcel per (one-warehouse) order
     assert sum("milestone emails" in what for what in checks) == len(delivered)
+
+
+def test_split_scenario_ships_two_captured_parcels_through_a_worker_crash(tmp_path: Path) -> None:
+    report = demo(tmp_path, "split")
+
+    [run] = report.scenarios
+    assert run["name"] == "split"
+    assert run["passed"]
+    checks = {c["what"]: c["ok"] for c in run["checks"]}
+    assert all(checks.values()), checks
+    assert any("(2 each, one per warehouse)" in what for what in checks)
+    assert sum(" add up to " in what for what in checks) == len(report.orders) >= 1
+    delivered = [what for what in checks if what.endswith("ended DELIVERED")]
+    assert len(delivered) == 2 * len(report.orders)  # both parcels, after the SIGKILL
+    assert sum("milestone emails" in what for what in checks) == len(delivered)

@@ -26,9 +26,15 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_every_scenario_has_a_recorded_history() -> None:
-    assert {"received", "received-partial", "expired", "cancelled", "temporal-cancel"} <= {
-        p.stem for p in HISTORIES
-    }
+    assert {
+        "received",
+        "received-partial",
+        "expired",
+        "cancelled",
+        "temporal-cancel",
+        "received-parcels",
+        "rejected-undelivered",
+    } <= {p.stem for p in HISTORIES}
 
 
 async def replay(

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,7 +27,14 @@ from temporalio.testing import WorkflowEnvironment
 import oms
 from oms.aws import AwsClients
 from oms.config import Settings
-from oms.delivery.contract import delivery_id
+from oms.delivery.contract import (
+    CARRIER_EVENT_SIGNAL,
+    STATUS_QUERY,
+    CarrierStatus,
+    DeliveryEmail,
+    delivery_id,
+)
+from oms.delivery.payloads import CarrierEvent, DeliveryStatus
 from oms.intake import starter
 from oms.intake.bridge import LocalContext
 from oms.local.demo_orders import order_body
@@ -161,9 +169,31 @@ async def test_one_order_and_one_return_cross_the_documented_modules(
                 what="the delivery waits for the carrier, nothing pending",
             )
 
-    # The order worker's cached workflows are gone with it; their coroutines are closed now,
+    # Only delivered units can be returned: the carrier delivers the parcel first, on a worker
+    # that does not trace (its email is out before the return is traced).
+    with ThreadPoolExecutor(4) as executor:
+        async with build_worker(dev_env.client, own, executor):
+            tracking = (
+                await delivery.query(STATUS_QUERY, result_type=DeliveryStatus)
+            ).tracking_number
+            delivered = CarrierEvent(
+                event_id=f"evt-{order_id}",
+                tracking_number=tracking,
+                status=CarrierStatus.DELIVERED,
+                at=datetime.now(UTC),
+            )
+            await delivery.signal(CARRIER_EVENT_SIGNAL, delivered)
+            await poll_until(
+                lambda: delivery.query(STATUS_QUERY, result_type=DeliveryStatus),
+                lambda s: DeliveryEmail.DELIVERED in s.emails,
+                within=30,
+                what="the delivery's delivered email",
+            )
+
+    # The earlier workers' cached workflows are gone with them; their coroutines close now,
     # not at some later collection while the return is traced.
     gc.collect()
+
     returned = Crossed()
     returns = ReturnClient(
         OrderClient(dev_env.client, ledger, task_queue=own.task_queue),

@@ -222,8 +222,7 @@ def demo(
     scenario: Annotated[
         str,
         typer.Option(
-            help="all (default), orders, crash, server-restart, email-outage, dynamodb-outage, "
-            "drain, returns, delivery, subscription"
+            help="all (default), " + ", ".join(NAMES)  # the registry: none left unlisted
         ),
     ] = "all",
     workers: Workers = 2,

@@ -91,7 +91,7 @@ async def _call(call: Coroutine[Any, Any, T]) -> T:
 
 @return_app.command(name="open")
 @one_line_errors
-def open_(
+def open_(  # noqa: PLR0917 - typer: one parameter per option
     order_id: Annotated[str, typer.Argument(metavar="ORDER_ID", help="A COMPLETED order.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the customer returns (1-200).")],
     item: Items = None,
@@ -99,13 +99,23 @@ def open_(
         str | None,
         typer.Option("--request-id", help="Idempotency: the same id gives the same return."),
     ] = None,
+    parcel: Annotated[
+        int | None,
+        typer.Option(
+            "--parcel",
+            min=1,
+            help="Take the units from this delivered parcel only (default: the delivered "
+            "parcels, first first).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"returnId", "orderId", "state", "items"}.')
     ] = False,
 ) -> None:
     """Open a return of shipped units of a COMPLETED order, within OMS_RETURN_WINDOW_DAYS of
-    shipping; at most shipped minus already returned per SKU (checked atomically). The customer
-    gets the return instructions by email. Exit 1 if the order or units are not returnable.
+    shipping; at most shipped minus already returned per SKU (checked atomically), and only
+    units of delivered parcels. The customer gets the return instructions by email. Exit 1 if
+    the order or units are not returnable.
 
     Example: oms return ORD-1001 --item MUG-RED=1 --reason "chipped" --request-id RMA-77
     """
@@ -121,7 +131,9 @@ def open_(
     async def call() -> dict[str, Any]:
         returns = await context.returns()
         opened = await _call(
-            returns.open(checked_id(order_id), wanted, reason=reason, request_id=request_id)
+            returns.open(
+                checked_id(order_id), wanted, reason=reason, request_id=request_id, parcel=parcel
+            )
         )
         return opened.model_dump(
             mode="json", by_alias=True, include={"return_id", "order_id", "state", "items"}

@@ -12,7 +12,7 @@ from html import escape
 
 from temporalio import activity
 
-from oms.delivery.contract import DeliveryEmail
+from oms.delivery.contract import DeliveryEmail, parse_delivery_id
 from oms.delivery.payloads import (
     DeliveryNotifyInput,
     ParcelRefundInput,
@@ -99,9 +99,14 @@ class DeliveryActivities:
 
     @activity.defn
     def refund_parcel(self, request: ParcelRefundInput) -> ParcelRefundResult:
-        """Refund what the parcel's capture took (never more than captured minus refunds)."""
+        """Refund what the parcel's capture took: never more than that capture minus its
+        refunds (a split order), nor than the order's captured minus refunded."""
+        parsed = parse_delivery_id(request.delivery_id)
         refund = self._gateway.refund(
-            request.order_id, request.amount, idempotency_key=refund_key(request.delivery_id)
+            request.order_id,
+            request.amount,
+            idempotency_key=refund_key(request.delivery_id),
+            parcel=parsed[1] if parsed else None,
         )
         activity.logger.info("refunded parcel %s: %s", request.delivery_id, refund.amount)
         return ParcelRefundResult(amount=refund.amount)
@@ -118,7 +123,12 @@ class DeliveryActivities:
             ledger.transact(
                 [
                     ledger.tx_put_new(record),
-                    *(ledger.tx_stock(line.sku, available=line.quantity) for line in request.lines),
+                    *(
+                        ledger.tx_stock(
+                            line.sku, available=line.quantity, warehouse=request.warehouse
+                        )
+                        for line in request.lines
+                    ),
                 ]
             )
         except TransactionConflictError:

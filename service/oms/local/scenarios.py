@@ -43,6 +43,7 @@ FAULT_SCENARIOS = (
     "edit",
     "delivery",
     "subscription",
+    "split",
 )
 NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
 

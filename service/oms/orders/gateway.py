@@ -20,7 +20,12 @@ from temporalio import activity
 
 from oms.orders import money
 from oms.orders.ledger import Ledger, TransactionConflictError
-from oms.orders.parcel_capture import capture_parcels
+from oms.orders.parcel_capture import (
+    capture_parcels,
+    parcel_capture,
+    parcel_refundable,
+    tx_parcel_refund,
+)
 from oms.orders.payloads import (
     AuthorizeInput,
     AuthorizeResult,
@@ -98,10 +103,16 @@ class PaymentGateway(Protocol):
     def void(self, order_id: str, *, idempotency_key: str) -> CompensationResult: ...
 
     def refund(
-        self, order_id: str, amount: Decimal | None, *, idempotency_key: str
+        self,
+        order_id: str,
+        amount: Decimal | None,
+        *,
+        idempotency_key: str,
+        parcel: int | None = None,
     ) -> RefundResult:
         """Refund `amount` (None: all that is left), never more than captured minus refunded;
-        the result carries what the provider refunded under this key."""
+        with `parcel` (a split order), never more than that parcel's capture minus its refunds.
+        The result carries what the provider refunded under this key."""
         ...
 
 
@@ -294,7 +305,12 @@ class SimulatedGateway:
         return CompensationResult(undone=undo.undone, detail=undo.detail)
 
     def refund(
-        self, order_id: str, amount: Decimal | None, *, idempotency_key: str
+        self,
+        order_id: str,
+        amount: Decimal | None,
+        *,
+        idempotency_key: str,
+        parcel: int | None = None,
     ) -> RefundResult:
         record = f"{Refund.KIND}#{idempotency_key}"
         done = self._ledger.get(Refund, order_id, record)
@@ -309,6 +325,9 @@ class SimulatedGateway:
         if payment is None or payment.status != RecordState.CAPTURED:
             return RefundResult(refunded=False, amount=Decimal(0), detail="nothing was captured")
         requested = None if amount is None else money.to_minor(amount, payment.currency)
+        capture = parcel_capture(self._ledger, order_id, parcel)
+        if capture is not None:  # a split order: capped at what this parcel's capture left
+            requested = parcel_refundable(capture, requested, payment.currency)
         try:
             book, given = book_of(payment).refund(requested)
         except MoneyRuleError as exc:
@@ -322,6 +341,7 @@ class SimulatedGateway:
             status=RecordState.RECEIVED,
             refund_id=f"re_{uuid.uuid4().hex[:20]}",
             amount=amount,
+            parcel=parcel,
         )
         books = self._ledger.tx_transition(
             order_id,
@@ -331,11 +351,12 @@ class SimulatedGateway:
             {"refunded": money.from_minor(book.refunded, payment.currency)},
             unchanged={"refunded": payment.refunded},
         )
+        parcel_books = [] if capture is None else [tx_parcel_refund(self._ledger, capture, amount)]
         try:
-            self._ledger.transact([self._ledger.tx_put_new(refund), books])
+            self._ledger.transact([self._ledger.tx_put_new(refund), books, *parcel_books])
         except TransactionConflictError:
             # A concurrent refund changed the books (or this one exists): decide again.
-            return self.refund(order_id, amount, idempotency_key=idempotency_key)
+            return self.refund(order_id, amount, idempotency_key=idempotency_key, parcel=parcel)
         return RefundResult(
             refunded=True, amount=amount, detail=f"refunded {amount}", amount_minor=given
         )

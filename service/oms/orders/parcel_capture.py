@@ -3,16 +3,23 @@
 Each parcel's capture writes its own record (`CAPTURE#<n>`) in the same transaction as the
 payment's books, under the books' previous `captured`: a retried or concurrent attempt captures
 each parcel once, and the books never take more than the hold (`PaymentBook.capture`).
+A refund of one parcel (a return, the delivery's refund) is capped at that record's `amount`
+minus its `refunded`, which moves in the refund's transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from oms.orders import money
 from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError
 from oms.orders.payment_book import MoneyRuleError, PaymentBook
 from oms.orders.records import ParcelCapture, Payment, RecordState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 class CaptureRaceError(RuntimeError):
@@ -69,3 +76,31 @@ def _capture_one(ledger: Ledger, order_id: str, number: int, share: int, books_o
             continue
         return True
     raise CaptureRaceError(f"the books of order {order_id} kept changing; retrying")
+
+
+def parcel_capture(ledger: Ledger, order_id: str, parcel: int | None) -> ParcelCapture | None:
+    """The parcel's capture record; None for an order captured whole (one parcel, or before
+    parcels), whose refunds are capped by the payment's books alone."""
+    if parcel is None:
+        return None
+    return ledger.get(ParcelCapture, order_id, f"{ParcelCapture.KIND}#{parcel}")
+
+
+def parcel_refundable(capture: ParcelCapture, requested: int | None, currency: str) -> int:
+    """`requested` minor units (None: all), at most what the parcel's capture has left."""
+    left = max(money.to_minor(capture.amount - capture.refunded, currency), 0)
+    return left if requested is None else min(requested, left)
+
+
+def tx_parcel_refund(
+    ledger: Ledger, capture: ParcelCapture, amount: Decimal
+) -> TransactWriteItemTypeDef:
+    """The parcel's `refunded` after a refund of `amount`. No lock of its own: the refund's
+    transaction is conditioned on the payment's `refunded`, which every refund moves."""
+    return ledger.tx_transition(
+        capture.order_id,
+        capture.record,
+        RecordState.CAPTURED,
+        RecordState.CAPTURED,
+        {"refunded": capture.refunded + amount},
+    )

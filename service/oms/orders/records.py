@@ -92,6 +92,7 @@ class Refund(Record):
     KIND = "REFUND"
     refund_id: str
     amount: Decimal
+    parcel: int | None = None  # a split order's parcel whose capture this refund gives back
 
 
 class ParcelPackage(BaseModel):
@@ -118,6 +119,7 @@ class ParcelCapture(Record):
 
     KIND = "CAPTURE"
     amount: Decimal
+    refunded: Decimal = Decimal("0")  # what refunds of this parcel gave back (never > amount)
 
 
 class StockLevel(BaseModel):

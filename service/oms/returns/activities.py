@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from html import escape
 
 from temporalio import activity
@@ -29,6 +30,7 @@ from oms.returns.payloads import (
     ReturnNotifyInput,
     ReturnRef,
 )
+from oms.returns.shares import accepted_shares
 
 
 def refund_key(return_id: str) -> str:
@@ -107,6 +109,7 @@ class ReturnActivities:
                 request.lines,
                 shipped=request.shipped,
                 request_id=request.request_id,
+                delivered=request.delivered,
             )
         except NotReturnableError as exc:
             raise _not_returnable(str(exc)) from None
@@ -117,11 +120,35 @@ class ReturnActivities:
     @activity.defn
     def refund_return(self, request: RefundReturnInput) -> RefundReturnResult:
         """Refund the accepted lines; the result is what the provider refunded under the
-        return's key (a retry returns the first refund's amount)."""
-        key = refund_key(request.return_id)
-        refund = self._gateway.refund(request.order_id, request.amount, idempotency_key=key)
-        activity.logger.info("refunded return %s: %s", request.return_id, refund.amount)
-        return RefundReturnResult(amount=refund.amount)
+        return's keys (a retry returns the first refunds' amount). A return that took its
+        units from parcels refunds each parcel's share from that parcel's capture, under a key
+        per parcel."""
+        record = (
+            None if request.number is None else self._book.get(request.order_id, request.number)
+        )
+        if record is None or not record.parcels or not request.lines:
+            key = refund_key(request.return_id)
+            refund = self._gateway.refund(request.order_id, request.amount, idempotency_key=key)
+            activity.logger.info("refunded return %s: %s", request.return_id, refund.amount)
+            return RefundReturnResult(amount=refund.amount)
+        prices = {line.sku: line.unit_price for line in request.lines}
+        accepted = {line.sku: line.quantity for line in request.lines}
+        total = Decimal("0")
+        for share in accepted_shares(record.parcels, accepted):
+            amount = sum((q * prices[sku] for sku, q in share.lines.items()), Decimal("0"))
+            if amount <= 0:
+                continue
+            refund = self._gateway.refund(
+                request.order_id,
+                amount,
+                idempotency_key=f"{refund_key(request.return_id)}-{share.number}",
+                parcel=share.number,
+            )
+            activity.logger.info(
+                "refunded return %s parcel %s: %s", request.return_id, share.number, refund.amount
+            )
+            total += refund.amount
+        return RefundReturnResult(amount=total)
 
     @activity.defn
     def restock_return(self, request: RestockInput) -> LedgerResult:

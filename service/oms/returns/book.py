@@ -5,19 +5,21 @@ and how many returns were numbered; `RETURN#<n>` is one return. A return is numb
 (`allocate`, no units held), then its workflow holds the units (`hold`); holding, releasing
 (expired, cancelled) and receiving each change both items in one transaction, guarded by the
 book's revision: of two concurrent requests for the last unit exactly one commits, the other
-reads again and is refused.
+reads again and is refused. A return that knows the order's delivered parcels also counts its
+units per parcel (`byParcel`, `oms.returns.shares`) and restocks each parcel's warehouse.
 All DynamoDB access goes through `Ledger` (oms.orders.ledger).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError, Undo
-from oms.orders.records import RecordState
+from oms.orders.records import ParcelLines, RecordState
 from oms.returns.records import ReturnBook, ReturnRecord, ReturnRequest
+from oms.returns.shares import accepted_shares, add_held, assign, restocks
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -87,8 +89,10 @@ class ReturnBookRepository:
         *,
         shipped: Mapping[str, int],
         request_id: str | None = None,
+        delivered: Sequence[ParcelLines] = (),
     ) -> Undo:
-        """Hold `lines` for return `number` if each is at most shipped minus returned; done
+        """Hold `lines` for return `number` if each is at most shipped minus returned, and, with
+        `delivered` (the order's delivered parcels), at most what those parcels have left; done
         once (a retried hold finds it). A return released first (a tombstone) raises."""
         ledger = self._ledger
         if not lines or any(quantity < 1 for quantity in lines.values()):
@@ -110,8 +114,10 @@ class ReturnBookRepository:
                         f"only {max(left, 0)} of {sku} can still be returned (asked {quantity})"
                     )
                 returned[sku] = returned.get(sku, 0) + quantity
+            held = dict(book.by_parcel) if book else {}
+            shares = self._shares(order_id, delivered, lines, held)
             items = [
-                self._tx_book(order_id, book, returned, opened=number),
+                self._tx_book(order_id, book, returned, add_held(held, shares), opened=number),
                 ledger.tx_put_new(
                     ReturnRecord(
                         order_id=order_id,
@@ -120,6 +126,7 @@ class ReturnBookRepository:
                         number=number,
                         lines=dict(lines),
                         request_id=request_id,
+                        parcels=shares,
                     )
                 ),
             ]
@@ -129,6 +136,25 @@ class ReturnBookRepository:
                 continue  # a concurrent return changed the book, or this one was held
             return Undo(undone=True, detail="held")
         raise RuntimeError(f"the returns of order {order_id} kept changing; retrying")
+
+    @staticmethod
+    def _shares(
+        order_id: str,
+        delivered: Sequence[ParcelLines],
+        lines: Mapping[str, int],
+        held: Mapping[str, Mapping[str, int]],
+    ) -> list[ParcelLines]:
+        if not delivered:
+            return []
+        assignment = assign(delivered, lines, held)
+        if assignment.short:
+            sku, left = next(iter(assignment.short.items()))
+            raise NotReturnableError(
+                f"only {left} of {sku} can still be returned from the delivered parcels of "
+                f"order {order_id} (asked {lines[sku]}); a parcel not delivered yet cannot be "
+                "returned"
+            )
+        return assignment.shares
 
     def open(
         self,
@@ -151,29 +177,19 @@ class ReturnBookRepository:
 
     def release(self, order_id: str, number: int) -> Undo:
         """Expired or cancelled: the return's units become returnable again; idempotent."""
-        return self._close(order_id, number, RecordState.RELEASED, lambda r: r.lines, accepted=None)
+        return self._close(order_id, number, RecordState.RELEASED, accepted=None)
 
     def receive(self, order_id: str, number: int, accepted: Mapping[str, int]) -> Undo:
         """The parcel arrived: accepted units go back to `available` stock; what was not
         accepted becomes returnable again. Idempotent; a released return raises."""
 
-        def change(record: ReturnRecord) -> dict[str, int]:
-            for sku, quantity in accepted.items():
-                if not 0 <= quantity <= record.lines.get(sku, 0):
-                    raise NotReturnableError(f"{sku}: {quantity} units were not in the return")
-            return {sku: q - accepted.get(sku, 0) for sku, q in record.lines.items()}
-
-        return self._close(order_id, number, RecordState.CONSUMED, change, accepted=dict(accepted))
+        return self._close(order_id, number, RecordState.CONSUMED, accepted=dict(accepted))
 
     def _close(
-        self,
-        order_id: str,
-        number: int,
-        status: RecordState,
-        unheld: Callable[[ReturnRecord], dict[str, int]],
-        *,
-        accepted: dict[str, int] | None,
+        self, order_id: str, number: int, status: RecordState, *, accepted: dict[str, int] | None
     ) -> Undo:
+        """Released (accepted None: every unit returnable again) or received (the accepted
+        units restocked to their parcels' warehouses, the rest returnable again)."""
         ledger = self._ledger
         record_key = return_record(number)
         for _ in range(RACE_PASSES):
@@ -192,11 +208,26 @@ class ReturnBookRepository:
                 return Undo(undone=False, detail=f"already {status.lower()}")
             if record.status != RecordState.ACTIVE:
                 raise ReturnClosedError(f"return {number} of order {order_id} is {record.status}")
+            for sku, quantity in (accepted or {}).items():
+                if not 0 <= quantity <= record.lines.get(sku, 0):
+                    raise NotReturnableError(f"{sku}: {quantity} units were not in the return")
+            kept = accepted or {}
+            freed = {sku: q - kept.get(sku, 0) for sku, q in record.lines.items()}
+            freed_parcels = [
+                ParcelLines(
+                    number=share.number,
+                    warehouse=share.warehouse,
+                    lines={s: q - taken.lines.get(s, 0) for s, q in share.lines.items()},
+                )
+                for share, taken in zip(
+                    record.parcels, accepted_shares(record.parcels, kept), strict=True
+                )
+            ]
             book = ledger.get(ReturnBook, order_id)
-            freed: dict[str, int] = unheld(record)
             returned = dict(book.returned) if book else {}
             for sku, q in freed.items():
                 returned[sku] = max(returned.get(sku, 0) - q, 0)
+            held = add_held(dict(book.by_parcel) if book else {}, freed_parcels, sign=-1)
             items: list[TransactWriteItemTypeDef] = [
                 ledger.tx_transition(
                     order_id,
@@ -205,8 +236,13 @@ class ReturnBookRepository:
                     status,
                     {"accepted": accepted} if accepted is not None else None,
                 ),
-                self._tx_book(order_id, book, returned, opened=book.opened if book else number),
-                *(ledger.tx_stock(sku, available=q) for sku, q in (accepted or {}).items() if q),
+                self._tx_book(
+                    order_id, book, returned, held, opened=book.opened if book else number
+                ),
+                *(
+                    ledger.tx_stock(sku, available=q, warehouse=warehouse)
+                    for sku, warehouse, q in restocks(record.parcels, kept)
+                ),
             ]
             try:
                 ledger.transact(items)
@@ -216,12 +252,22 @@ class ReturnBookRepository:
         raise RuntimeError(f"the returns of order {order_id} kept changing; retrying")
 
     def _tx_book(
-        self, order_id: str, book: ReturnBook | None, returned: dict[str, int], *, opened: int
+        self,
+        order_id: str,
+        book: ReturnBook | None,
+        returned: dict[str, int],
+        by_parcel: dict[str, dict[str, int]],
+        *,
+        opened: int,
     ) -> TransactWriteItemTypeDef:
         if book is None:
             return self._ledger.tx_put_new(
                 ReturnBook(
-                    order_id=order_id, status=RecordState.ACTIVE, returned=returned, opened=opened
+                    order_id=order_id,
+                    status=RecordState.ACTIVE,
+                    returned=returned,
+                    by_parcel=by_parcel,
+                    opened=opened,
                 )
             )
         return self._ledger.tx_transition(
@@ -230,7 +276,7 @@ class ReturnBookRepository:
             RecordState.ACTIVE,
             RecordState.ACTIVE,
             # Never `opened`: `allocate` counts it atomically outside the revision.
-            {"returned": returned, "bookRevision": book.book_revision + 1},
+            {"returned": returned, "byParcel": by_parcel, "bookRevision": book.book_revision + 1},
             # A plain name in the condition: not one of DynamoDB's reserved words.
             unchanged={"bookRevision": book.book_revision},
         )

@@ -29,6 +29,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from oms.delivery.client import DeliveryClient
 from oms.orders.client import QUERY_TIMEOUT, UPDATE_TIMEOUT, NoWorkerError, OrderClient
 from oms.orders.contract import OrderState, Step, order_workflow_id
 from oms.orders.payloads import OrderInput
@@ -36,6 +37,7 @@ from oms.polling import poll_until
 from oms.process.wire import ResolveRequest, ResolveResponse
 from oms.returns.book import NotReturnableError, ReturnBookRepository
 from oms.returns.contract import ReturnState, ReturnStep, parse_return_id, return_id
+from oms.returns.eligible import delivered_parcels
 from oms.returns.payloads import (
     CancelReturnRequest,
     ReceiveRequest,
@@ -65,6 +67,7 @@ class ReturnClient:
         self.orders = orders
         self.temporal = orders.temporal
         self.book = ReturnBookRepository(orders.ledger)
+        self.deliveries = DeliveryClient(orders.temporal)
         self._parcel_days = parcel_days
         self._attention_after_seconds = attention_after_seconds
 
@@ -77,10 +80,13 @@ class ReturnClient:
         *,
         reason: str,
         request_id: str | None = None,
+        parcel: int | None = None,
     ) -> ReturnStatus:
         """Open a return of `items` (SKU -> units) of a COMPLETED order. The same `request_id`
         gives the same return. Raises `NotReturnableError` (with the reason) when the return's
-        workflow could not hold the units: not shipped, the window is over, too many units.
+        workflow could not hold the units: not shipped, the window is over, too many units, or
+        units of a parcel not delivered yet. The units come from the delivered parcels, first
+        parcel first, or only from `parcel` when it is given.
 
         The return is numbered first (no units held), then its workflow holds the units: a
         crash between the two strands nothing, and the same request started again resumes."""
@@ -97,6 +103,7 @@ class ReturnClient:
         unknown = sorted(set(items) - set(lines))
         if unknown:
             raise NotReturnableError(f"{unknown[0]} is not part of order {order_id}")
+        delivered = await delivered_parcels(self.deliveries, order_id, items, parcel)
         request_id = request_id or uuid.uuid4().hex
         opened = await asyncio.to_thread(self.book.allocate, order_id, request_id)
         rid = return_id(order_id, opened.number)
@@ -117,6 +124,7 @@ class ReturnClient:
             shipped={sku: line.quantity for sku, line in lines.items()},
             shipped_at=shipped_at,
             attention_after_seconds=self._attention_after_seconds,
+            delivered=delivered,
         )
         await self._start(request)
         return await self._held(rid)

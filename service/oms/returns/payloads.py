@@ -12,6 +12,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from oms.orders.models import Text
+from oms.orders.records import ParcelLines
 from oms.process.wire import StepRecord, WireModel
 from oms.returns.contract import ReturnEvent, ReturnState
 
@@ -39,6 +40,9 @@ class ReturnInput(WireModel):
     shipped: dict[str, int] = Field(default_factory=dict)  # units the order shipped, per SKU
     shipped_at: datetime | None = None
     attention_after_seconds: int = 300
+    # The order's delivered parcels (units per SKU each), the only ones a return takes units
+    # from; empty for an order shipped before its parcels were followed (counted as a whole).
+    delivered: list[ParcelLines] = Field(default_factory=list)
 
 
 class ReturnStatus(WireModel):
@@ -84,6 +88,7 @@ class HoldInput(WireModel):
     shipped: dict[str, int]
     shipped_at: datetime
     request_id: str | None = None
+    delivered: list[ParcelLines] = Field(default_factory=list)
 
 
 class ReturnRef(WireModel):
@@ -95,6 +100,10 @@ class RefundReturnInput(WireModel):
     order_id: str
     return_id: str
     amount: Decimal
+    # The accepted lines and the return's number: refunded per parcel its units came from
+    # (absent in returns that started before parcels: one refund of `amount`).
+    number: int | None = None
+    lines: list[ReturnLine] = Field(default_factory=list)
 
 
 class RefundReturnResult(WireModel):

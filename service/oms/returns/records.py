@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from oms.orders.records import Record
+from oms.orders.records import ParcelLines, Record
 
 
 class ReturnBook(Record):
@@ -14,6 +14,8 @@ class ReturnBook(Record):
 
     KIND = "RETURNS"
     returned: dict[str, int] = Field(default_factory=dict)
+    # The same per parcel (number -> SKU -> units), for returns that know the order's parcels.
+    by_parcel: dict[str, dict[str, int]] = Field(default_factory=dict)
     opened: int = 0
     book_revision: int = 0
 
@@ -27,6 +29,8 @@ class ReturnRecord(Record):
     lines: dict[str, int] = Field(default_factory=dict)
     accepted: dict[str, int] | None = None
     request_id: str | None = None
+    # Which delivered parcels the units come from (empty: an order followed before parcels).
+    parcels: list[ParcelLines] = Field(default_factory=list)
 
 
 class ReturnRequest(Record):

@@ -95,6 +95,7 @@ HOLD: Final[StepSpec[ReturnContext, HoldInput, LedgerResult]] = StepSpec(
         shipped=c.request.shipped,
         shipped_at=c.request.shipped_at or workflow.now(),
         request_id=c.request.request_id,
+        delivered=c.request.delivered,
     ),
     options=policies.STEP,
     reaches=ReturnState.REQUESTED,
@@ -186,8 +187,13 @@ class ReturnWorkflow:
         refund = await self.process.must_finish(
             ReturnStep.REFUND_RETURN,
             ReturnActivities.refund_return,
+            # The same command as before parcels (only its input grew): no patch needed.
             lambda: RefundReturnInput(
-                order_id=request.order_id, return_id=request.return_id, amount=amount
+                order_id=request.order_id,
+                return_id=request.return_id,
+                amount=amount,
+                number=request.number,
+                lines=lines,
             ),
             policies.MUST_FINISH,
         )
