@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from bench.history import actions
 from oms.orders.contract import (
     BACKORDERED_EMAIL,
     ORDER_STATUS_KEY,
@@ -70,6 +71,9 @@ async def test_confirmed_then_delivered_the_order_waits_then_ships(stage: Stage)
     assert stage.shop.payments[oid] == "CAPTURED"
     assert ended.state == PurchaseOrderState.RECEIVED
     assert [p.quantity for p in stage.shop.placed] == [2]
+    # The happy path's 8, and: the join, the CONFIRMED and FILLED signals, the backordered email
+    # (the refused edit never reached the history).
+    assert actions(list((await order.fetch_history()).events)) == 8 + 4
 
 
 async def test_a_rejected_purchase_order_fails_the_order_and_restores_stock_and_money(
