@@ -5,6 +5,7 @@ and money end where they should. The backorder activities themselves are the pro
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from oms.mail.mailer import NotifyResult
 from oms.orders.backorder_wire import BackorderLine
 from oms.orders.contract import ErrorType
+from oms.orders.gateway import SimulatedGateway
 from oms.orders.payloads import (
     AuthorizeInput,
     AuthorizeResult,
@@ -61,6 +63,10 @@ class FakeShop:
     placed: list[PlaceInput] = field(default_factory=list)
     fills: list[FillInput] = field(default_factory=list)
     leftovers: list[LeftoverInput] = field(default_factory=list)
+    # The simulated payment provider (moto ledger, the Temporal server's clock) instead of the
+    # in-memory payments, for holds that lapse while an order waits.
+    gateway: SimulatedGateway | None = None
+    captured: list[CaptureResult] = field(default_factory=list)
 
     def reserved(self, sku: str) -> int:
         return sum(r.lines.get(sku, 0) for r in self.reservations.values() if r.state == "ACTIVE")
@@ -111,6 +117,8 @@ class FakeShop:
         async def authorize(request: AuthorizeInput) -> AuthorizeResult:
             shop.log[request.order_id].append("authorize_payment")
             shop.payments[request.order_id] = "AUTHORIZED"
+            if shop.gateway is not None:
+                return await asyncio.to_thread(shop.gateway.authorize, request, idempotency_key="a")
             return AuthorizeResult(authorization_id=f"auth-{request.order_id}", amount_minor=1)
 
         @activity.defn(name="void_payment")
@@ -119,13 +127,21 @@ class FakeShop:
             if shop.payments.get(request.order_id) != "AUTHORIZED":
                 return CompensationResult(undone=False, detail="nothing to undo")
             shop.payments[request.order_id] = "VOIDED"
+            if shop.gateway is not None:
+                return await asyncio.to_thread(
+                    shop.gateway.void, request.order_id, idempotency_key="v"
+                )
             return CompensationResult(undone=True, detail="voided")
 
         @activity.defn(name="capture_payment")
         async def capture(request: CaptureInput) -> CaptureResult:
             shop.log[request.order_id].append("capture_payment")
             shop.payments[request.order_id] = "CAPTURED"
-            return CaptureResult(amount=Decimal("1.00"), amount_minor=100)
+            result = CaptureResult(amount=Decimal("1.00"), amount_minor=100)
+            if shop.gateway is not None:
+                result = await asyncio.to_thread(shop.gateway.capture, request, idempotency_key="c")
+            shop.captured.append(result)
+            return result
 
         @activity.defn(name="prepare_shipment")
         async def prepare(request: PrepareInput) -> PrepareResult:

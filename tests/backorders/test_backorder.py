@@ -4,10 +4,14 @@ waiting; two orders on one purchase order with partial deliveries, the oldest se
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from bench.history import actions
+from oms.aws import AwsClients
+from oms.config import Settings
 from oms.orders.contract import (
     BACKORDERED_EMAIL,
     ORDER_STATUS_KEY,
@@ -16,10 +20,13 @@ from oms.orders.contract import (
     SearchStatus,
     Step,
 )
+from oms.orders.gateway import SimulatedGateway
 from oms.orders.payloads import CancelRequest, EditRequest
+from oms.orders.records import Payment, RecordState
 from oms.orders.workflow import OrderWorkflow
 from oms.polling import poll_until
 from oms.purchasing.contract import PurchaseOrderState, SupplierStatus
+from oms.resources import QueueUrls
 
 from .conftest import CONFIRM, GRACE, Stage
 
@@ -201,3 +208,28 @@ async def test_two_orders_on_one_purchase_order_the_oldest_is_served_first(stage
     assert fills == [[older_id], [younger_id]]
     assert (await stage.po_result(stage.po())).state == PurchaseOrderState.RECEIVED
     stage.recorded.append(("purchase-order-two-orders", stage.po()))
+
+
+async def test_a_card_hold_that_lapses_while_waiting_is_renewed_at_capture(
+    stage: Stage, clients: AwsClients, settings: Settings, queues: QueueUrls
+) -> None:
+    # Given the simulated provider, whose holds last 3 days on the Temporal server's clock
+    ledger = clients.ledger(settings)
+    stage.shop.gateway = SimulatedGateway(ledger, validity=timedelta(days=3))
+    order = await stage.order(1, "backorder-hold-renewed")
+    oid = (await stage.backordered(order)).order_id
+    await stage.placed()
+    await stage.event(stage.po(), SupplierStatus.CONFIRMED, eta=await stage.today(days=6))
+    await stage.emails_of(order, 1)
+
+    # When the units come after the hold lapsed
+    await stage.env.sleep(timedelta(days=4).total_seconds())
+    await stage.event(stage.po(), SupplierStatus.DELIVERED, quantity=1)
+    result = await order.result()
+
+    # Then the capture renewed the hold first (the old one voided) and took the amount once
+    assert result.state == OrderState.COMPLETED
+    assert [(c.renewed, c.amount_minor) for c in stage.shop.captured] == [(True, 100)]
+    books = ledger.get(Payment, oid)
+    assert books is not None
+    assert (books.holds, books.status) == (2, RecordState.CAPTURED)

@@ -9,6 +9,12 @@ confirmed, or late past the grace: `StepFailedError(BACKORDER_FAILED)`, so the s
 and sends the one failure email). The deadlines are the purchase order's, not the order's: one
 timer per purchase order instead of one per waiting order.
 
+The card hold may lapse while the order waits (`OMS_AUTHORIZATION_VALIDITY`, default P7D, is
+shorter than the longest wait: `OMS_SUPPLIER_CONFIRM` + the ETA + `OMS_BACKORDER_GRACE`). The
+wait does nothing about it, on purpose (no timer per waiting order): the capture renews a lapsed
+hold first (old one voided, same amount held again; a declined renewal fails PAYMENT_DECLINED
+with compensation), and a cancel or failure while waiting voids whatever hold there is.
+
 Deterministic workflow code, used by `OrderWorkflow`. An order that owes nothing passes through
 without a command, so histories of orders that never backordered replay unchanged.
 """
