@@ -29,8 +29,8 @@ from constructs import Construct
 
 from infra.components.replay_gate import family_name
 from infra.config import ConfigError, is_secret_arn
-from infra.prescale import SERVICE_PREFIX as BUILD_SERVICE_PREFIX
 from infra.nag import acknowledge
+from infra.prescale import SERVICE_PREFIX as BUILD_SERVICE_PREFIX
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 CDK_QUALIFIER = "hnb659fds"

@@ -2,15 +2,16 @@
 
 For a principal's entry module (the worker, a Lambda handler, a pipeline step): its import
 closure within `oms` and `infra` (AST, every `import` and `from ... import` at any depth, plus
-the parent packages Python runs), then in those modules every method call whose name is an operation of a service the closure
-creates a client for (`client("sqs")`, `session.client("kms", ...)`) and that passes no
-positional argument (boto3's client methods take keywords only; `AESGCM(key).decrypt(nonce,
-...)` does not count), plus `get_paginator("scan")` / `get_waiter("table_exists")`. Each becomes
-its IAM action through botocore's own service model (`method_to_api_mapping`, the signing
-name: SESv2's actions are `ses:*`); a library function that calls AWS for us counts as its
-call (`LIBRARY_CALLS`). DynamoDB transactions are authorised per item action, so
-`TransactWriteItems` becomes the item actions whose request keys (`"Put"`, `"Update"`,
-`"ConditionCheck"`, `"Delete"`) the closure builds.
+the parent packages Python runs), then in those modules every method call whose name is an
+operation of a service the closure creates a client for (`client("sqs")`,
+`session.client("kms", ...)`) and that passes no positional argument (boto3's client methods
+take keywords only; `AESGCM(key).decrypt(nonce, ...)` does not count), plus
+`get_paginator("scan")` / `get_waiter("table_exists")`. Each becomes its IAM action through
+botocore's own service model (`method_to_api_mapping`, the signing name: SESv2's actions are
+`ses:*`); a library function that calls AWS for us counts as its call (`LIBRARY_CALLS`).
+DynamoDB transactions are authorised per item action, so `TransactWriteItems` becomes the item
+actions whose request keys (`"Put"`, `"Update"`, `"ConditionCheck"`, `"Delete"`) the closure
+builds.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ LIBRARY_CALLS = {
 
 
 def module_file(name: str) -> Path | None:
-    root = PACKAGE_ROOTS.get(name.split(".")[0])
+    root = PACKAGE_ROOTS.get(name.split(".", maxsplit=1)[0])
     if root is None:
         return None
     base = root.joinpath(*name.split("."))

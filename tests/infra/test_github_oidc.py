@@ -9,7 +9,6 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
 from infra.config import ConfigError
 from infra.github_oidc import GithubDeployStack
@@ -122,5 +121,9 @@ def test_the_prescale_may_only_touch_the_stacks_build_services(
         "application-autoscaling:DescribeScalableTargets",
         "*",
     )
-    assert not [a for a in actions(role_template) if a.startswith("application-autoscaling:")
-                and a not in {register["Action"], describe["Action"]}]
+    assert not [
+        a
+        for a in actions(role_template)
+        if a.startswith("application-autoscaling:")
+        and a not in {register["Action"], describe["Action"]}
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra.components.events import HANDLER as EVENTS_HANDLER
 from infra.components.scaling import PUBLISHER_HANDLER
 from infra.components.starter import HANDLER
 from infra.github_oidc import ECR_PUSH
@@ -73,6 +74,28 @@ PRINCIPALS = {
             },
         },
     ),
+    "events": Principal(
+        entry="oms.events.function",
+        roots={
+            "lambda_handler": "the Lambda runtime calls the handler",
+            # Signals carry the event to its delivery workflow: encrypted on the way out.
+            "encode": "the data converter encrypts every signal's payload",
+        },
+        runtime_grants={
+            "logs:CreateLogStream": LAMBDA_LOGS,
+            "logs:PutLogEvents": LAMBDA_LOGS,
+            **{
+                f"sqs:{action}": "the SQS event source mapping polls the events queue with "
+                "the function's role"
+                for action in (
+                    "ReceiveMessage",
+                    "DeleteMessage",
+                    "ChangeMessageVisibility",
+                    "GetQueueAttributes",
+                )
+            },
+        },
+    ),
     "backlog publisher": Principal(
         entry="oms.ops.backlog",
         roots={"lambda_handler": "the Lambda runtime calls the handler (every minute)"},
@@ -90,7 +113,11 @@ def role_and_env(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
         _, task = synth.worker_task()
         env = {e["Name"]: e["Value"] for e in task["ContainerDefinitions"][0]["Environment"]}
         return task["TaskRoleArn"]["Fn::GetAtt"][0], env
-    handler = {"starter": HANDLER, "backlog publisher": PUBLISHER_HANDLER}[name]
+    handler = {
+        "starter": HANDLER,
+        "events": EVENTS_HANDLER,
+        "backlog publisher": PUBLISHER_HANDLER,
+    }[name]
     (function,) = [
         r["Properties"]
         for r in synth.of_type("AWS::Lambda::Function").values()
@@ -183,7 +210,7 @@ PIPELINE_STEPS = {
 # Granted for a tool or AWS to use with the role's credentials: action -> why.
 PIPELINE_RUNTIME_GRANTS = {
     "sts:AssumeRole": "the CDK CLI assumes the bootstrap roles (diff, deploy, publishing)",
-    **{action: "docker push of the worker image" for action in ECR_PUSH},
+    **dict.fromkeys(ECR_PUSH, "docker push of the worker image"),
     "iam:PassRole": "ECS RunTask hands the replay gate task its two roles",
     "ecs:UpdateService": "Application Auto Scaling checks that the caller of "
     "RegisterScalableTarget may update the ECS service it scales",
