@@ -1,4 +1,4 @@
-"""docs/DEPLOY.md §E–§G, as written, checked without an AWS account (issue 20, step 9).
+"""docs/DEPLOY.md §E to §G, as written, checked without an AWS account (issue 20, step 9).
 
 The commands of those sections are read from the doc and checked for their shape: the `make`
 targets exist and the `-c` context of §E builds a valid DeployConfig; every `aws SERVICE
@@ -19,6 +19,8 @@ import pytest
 import typer
 
 from infra.config import DeployConfig, context_key
+from infra.smoke import app as smoke_app
+from oms.cli import app
 from oms.config import ENV_PREFIX, Settings
 from tests.infra.conftest import PROJECT_DIR, Synth
 
@@ -37,8 +39,8 @@ def commands(prefix: str) -> list[list[str]]:
     )
     found = []
     for span in spans:
-        for line in span.splitlines() if "\n" in span and "```" not in span else [span]:
-            line = re.sub(r"<[^>]*>", "PLACEHOLDER", " ".join(line.split()))
+        for raw in span.splitlines() if "\n" in span and "```" not in span else [span]:
+            line = re.sub(r"<[^>]*>", "PLACEHOLDER", " ".join(raw.split()))
             if line.startswith(prefix):
                 found.append(shlex.split(line))
     return found
@@ -92,8 +94,6 @@ def _parse(cli: click.Command, argv: list[str]) -> None:
 
 
 def test_the_python_steps_parse_as_written() -> None:
-    from infra.smoke import app as smoke_app
-
     steps = commands(".venv/bin/python -m infra.smoke")
     assert steps
     for step in steps:
@@ -101,8 +101,6 @@ def test_the_python_steps_parse_as_written() -> None:
 
 
 def test_the_oms_commands_parse_as_written() -> None:
-    from oms.cli import app
-
     cli = typer.main.get_command(app)
     found = commands("oms ")
     assert {tuple(c[:2]) for c in found} >= {("oms", "inventory"), ("oms", "submit")}
