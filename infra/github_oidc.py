@@ -12,7 +12,9 @@ What each statement is for (deploy.yml):
 - the in-account replay gate: run its task (passing its two roles to ECS) and read its exit
   code (`infra/replay_task.py`);
 - the smoke check's reads (starter function, worker service, queues) and, outside
-  production, the canary's one message.
+  production, the canary's one message;
+- the pre-scale of the new build (`infra/prescale.py`): its scalable target's minimum, read and
+  set, on the stack's build services only.
 No `kms:Decrypt`: nothing on a GitHub-hosted runner decrypts customer data (the replay of
 recent histories runs in the account).
 """
@@ -28,6 +30,7 @@ from constructs import Construct
 from infra.components.replay_gate import family_name
 from infra.config import ConfigError, is_secret_arn
 from infra.nag import acknowledge
+from infra.prescale import SERVICE_PREFIX as BUILD_SERVICE_PREFIX
 
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 CDK_QUALIFIER = "hnb659fds"
@@ -178,6 +181,45 @@ class GithubDeployStack(cdk.Stack):
                 ],
                 conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             ),
+            # infra/prescale.py: the new build's minimum raised to the current build's size
+            # before promote, then put back. Application Auto Scaling checks that the caller
+            # may describe and update the ECS service it scales, so these two name the
+            # stack's build services: that is what confines RegisterScalableTarget (its
+            # scalable-target ARNs are random ids, unknown before creation) to this stack.
+            iam.PolicyStatement(
+                sid="PrescaleBuildServices",
+                actions=["ecs:DescribeServices", "ecs:UpdateService"],
+                resources=[
+                    self.format_arn(
+                        service="ecs",
+                        resource="service",
+                        resource_name=f"{oms_stack_name}-*/{BUILD_SERVICE_PREFIX}*",
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PrescaleScalableTargets",
+                actions=["application-autoscaling:RegisterScalableTarget"],
+                resources=[
+                    self.format_arn(
+                        service="application-autoscaling",
+                        resource="scalable-target",
+                        resource_name="*",
+                    )
+                ],
+                conditions={
+                    "StringEquals": {
+                        "application-autoscaling:service-namespace": "ecs",
+                        "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+                    }
+                },
+            ),
+            iam.PolicyStatement(
+                sid="PrescaleReadScalableTargets",
+                # A Describe action with no resource-level permissions: only '*' exists.
+                actions=["application-autoscaling:DescribeScalableTargets"],
+                resources=["*"],
+            ),
         ]
         if not production:
             statements.append(
@@ -192,7 +234,8 @@ class GithubDeployStack(cdk.Stack):
         acknowledge(
             policy,
             "IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken exists only with Resource '*'.",
+            "ecr:GetAuthorizationToken and application-autoscaling:DescribeScalableTargets exist "
+            "only with Resource '*'.",
         )
         # Physical names CloudFormation generates for the OMS stack's resources: known only
         # after its creation, so the grants name the stack's prefix (that stack only).
@@ -202,6 +245,8 @@ class GithubDeployStack(cdk.Stack):
             ("ecr", f"repository/{oms_stack_name.lower()}-workersbuildimages*"),
             ("lambda", f"function:{oms_stack_name}-*"),
             ("ecs", f"service/{oms_stack_name}-*/*"),
+            ("ecs", f"service/{oms_stack_name}-*/{BUILD_SERVICE_PREFIX}*"),
+            ("application-autoscaling", "scalable-target/*"),
             ("ecs", f"task-definition/{family_name(oms_stack_name)}:*"),
             ("ecs", f"task/{oms_stack_name}-*/*"),
             ("sqs", f"{oms_stack_name}-*"),

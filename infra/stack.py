@@ -254,6 +254,9 @@ class OmsStack(cdk.Stack):
             # deploy unites them with Temporal's live builds, and a deploy without builds is
             # refused while this is set (infra/deploy_guard.py).
             "WorkerBuilds": ",".join(config.worker_builds),
+            # The newest build's minimum: what `python -m infra.prescale release` restores
+            # after the pre-scale to the current build's size (deploy.yml).
+            "WorkerMinTasks": str(config.worker_min_count),
             # What `python -m infra.replay_task` needs to run the gate (deploy.yml).
             "ReplayGateTaskDefinition": replay_gate.task_definition.family,
             "ReplayGateSubnets": cdk.Fn.join(

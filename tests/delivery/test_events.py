@@ -108,11 +108,11 @@ async def test_events_reach_their_delivery_once_and_strays_are_dead_lettered(
         )
         out = carrier_event_body(number, CarrierStatus.OUT_FOR_DELIVERY, event_id="e-1")
 
-        assert await router.accept(message(out)) == EventOutcome.ROUTED
-        assert await router.accept(message(out)) == EventOutcome.ROUTED  # redelivered
+        assert await router.route_event(message(out)) == EventOutcome.ROUTED
+        assert await router.route_event(message(out)) == EventOutcome.ROUTED  # redelivered
         unknown = carrier_event_body("TRKNOBODY", CarrierStatus.DELIVERED)
-        assert await router.accept(message(unknown)) == EventOutcome.UNKNOWN
-        assert await router.accept(message("{}")) == EventOutcome.INVALID
+        assert await router.route_event(message(unknown)) == EventOutcome.UNKNOWN
+        assert await router.route_event(message("{}")) == EventOutcome.INVALID
 
         await poll_until(
             lambda: handle.query(DeliveryWorkflow.status),
@@ -144,7 +144,7 @@ async def test_events_reach_their_delivery_once_and_strays_are_dead_lettered(
     assert json.loads(sqs.sent[0]["MessageBody"])["trackingNumber"] == "TRKNOBODY"
     # the delivery is over: a late event is acknowledged and changes nothing
     late = carrier_event_body(number, CarrierStatus.IN_TRANSIT, event_id="e-3")
-    assert await router.accept(message(late)) == EventOutcome.LATE
+    assert await router.route_event(message(late)) == EventOutcome.LATE
 
 
 async def _in_thread(handler: Any, event: dict[str, Any]) -> Any:

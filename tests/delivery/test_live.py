@@ -102,7 +102,7 @@ async def test_a_shipped_order_is_followed_to_the_door(
     ):
         body = carrier_event_body(parcel.tracking_number, status)
         message = Message(message_id=uuid.uuid4().hex, body=body)
-        assert await router.accept(message) == EventOutcome.ROUTED
+        assert await router.route_event(message) == EventOutcome.ROUTED
 
     followed = await poll_until(
         lambda: deliveries.parcels(order.order_id),
@@ -133,7 +133,7 @@ async def test_a_carrier_exception_is_listed_for_a_person_and_refund_settles_it(
         client=dev_env.client, tracking=TrackingBook(ledger), sqs=cast(Any, None), dlq_url=""
     )
     body = carrier_event_body(parcel.tracking_number, CarrierStatus.EXCEPTION)
-    await router.accept(Message(message_id="m", body=body))
+    await router.route_event(Message(message_id="m", body=body))
 
     listed = await poll_until(
         lambda: orders.list(SearchStatus.NEEDS_ATTENTION, limit=100),

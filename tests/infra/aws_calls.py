@@ -1,21 +1,23 @@
 """The AWS calls a process's code can make, derived from the code (issue 20, step 7).
 
-For a principal's entry module (the worker, a Lambda handler): its import closure within `oms`
-(AST, every `import` and `from ... import` at any depth, plus the parent packages Python runs),
-then in those modules every method call whose name is an operation of a service the closure
-creates a client for (`client("sqs")`, `session.client("kms", ...)`) and that passes no
-positional argument (boto3's client methods take keywords only; `AESGCM(key).decrypt(nonce,
-...)` does not count), plus `get_paginator("scan")` / `get_waiter("table_exists")`. Each becomes
-its IAM action through botocore's own service model (`method_to_api_mapping`, the signing
-name: SESv2's actions are `ses:*`); a library function that calls AWS for us counts as its
-call (`LIBRARY_CALLS`). DynamoDB transactions are authorised per item action, so
-`TransactWriteItems` becomes the item actions whose request keys (`"Put"`, `"Update"`,
-`"ConditionCheck"`, `"Delete"`) the closure builds.
+For a principal's entry module (the worker, a Lambda handler, a pipeline step): its import
+closure within `oms` and `infra` (AST, every `import` and `from ... import` at any depth, plus
+the parent packages Python runs), then in those modules every method call whose name is an
+operation of a service the closure creates a client for (`client("sqs")`,
+`session.client("kms", ...)`) and that passes no positional argument (boto3's client methods
+take keywords only; `AESGCM(key).decrypt(nonce, ...)` does not count), plus
+`get_paginator("scan")` / `get_waiter("table_exists")`. Each becomes its IAM action through
+botocore's own service model (`method_to_api_mapping`, the signing name: SESv2's actions are
+`ses:*`); a library function that calls AWS for us counts as its call (`LIBRARY_CALLS`).
+DynamoDB transactions are authorised per item action, so `TransactWriteItems` becomes the item
+actions whose request keys (`"Put"`, `"Update"`, `"ConditionCheck"`, `"Delete"`) the closure
+builds.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +25,11 @@ from pathlib import Path
 
 import boto3
 
-SERVICE_ROOT = Path(__file__).resolve().parents[2] / "service"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SERVICE_ROOT = PROJECT_ROOT / "service"
+# Our packages and where each lives: `oms` (the service) and `infra` (the pipeline's steps,
+# e.g. infra.smoke, infra.prescale; never the CDK constructs, which no process runs).
+PACKAGE_ROOTS = {"oms": SERVICE_ROOT, "infra": PROJECT_ROOT}
 # DynamoDB's transaction request keys -> the item action IAM checks for each.
 TRANSACT_ITEM_ACTIONS = {
     "Put": "PutItem",
@@ -41,7 +47,10 @@ LIBRARY_CALLS = {
 
 
 def module_file(name: str) -> Path | None:
-    base = SERVICE_ROOT.joinpath(*name.split("."))
+    root = PACKAGE_ROOTS.get(name.split(".", maxsplit=1)[0])
+    if root is None:
+        return None
+    base = root.joinpath(*name.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.exists():
             return candidate
@@ -69,12 +78,12 @@ def _imports(name: str, tree: ast.AST, is_package: bool) -> set[str]:
 
 @cache
 def import_closure(entry: str) -> frozenset[str]:
-    """Every `oms` module importing `entry` runs (the parent packages included)."""
+    """Every module of ours importing `entry` runs (the parent packages included)."""
     seen: set[str] = set()
     todo = [entry]
     while todo:
         name = todo.pop()
-        if name in seen or not name.startswith("oms"):
+        if name in seen or name.split(".")[0] not in PACKAGE_ROOTS:
             continue
         path = module_file(name)
         if path is None:
@@ -273,3 +282,13 @@ def _waiter_operation(services: list[Service], waiter: str) -> str:
             operation: str = client.get_waiter(waiter).config.operation
             return next(m for m, api in svc.methods.items() if api == operation)
     return waiter
+
+
+def workflow_cli_actions(workflow: str) -> set[str]:
+    """The IAM actions of the `aws SERVICE OPERATION` commands a workflow file runs."""
+    actions = {
+        f"{svc}:{''.join(part.capitalize() for part in operation.split('-'))}"
+        for svc, operation in re.findall(r"\baws (\w+) ([a-z-]+)", workflow)
+    }
+    # `aws ecr get-login-password` is the CLI's name for GetAuthorizationToken.
+    return {a.replace("ecr:GetLoginPassword", "ecr:GetAuthorizationToken") for a in actions}

@@ -26,6 +26,8 @@ from aws_cdk.assertions import Template
 
 from infra.app import BUNDLING_STACKS, build
 from infra.components.starter import HANDLER
+from infra.github_oidc import GithubDeployStack
+from infra.nag import register_checks
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CDK_CLI = PROJECT_DIR / "node_modules" / ".bin" / "cdk"
@@ -148,3 +150,23 @@ def template_file(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Pat
     path = tmp_path_factory.mktemp("template") / "template.json"
     path.write_text(json.dumps(synth.document))
     return path
+
+
+DEPLOY_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oms/temporal-deploy-AbCdEf"
+
+
+@pytest.fixture(scope="session")
+def deploy_role_template() -> dict[str, Any]:
+    """The GitHub deploy role's stack (production), synthesised once per session."""
+    app = cdk.App()
+    stack = GithubDeployStack(
+        app,
+        "OmsGithubDeploy",
+        repository="shop/oms",
+        oms_stack_name="OmsOnTemporal",
+        temporal_deploy_secret=DEPLOY_SECRET,
+        production=True,
+    )
+    register_checks(app)  # the nag gate: an unacknowledged finding raises here
+    document: dict[str, Any] = Template.from_stack(stack).to_json()
+    return document

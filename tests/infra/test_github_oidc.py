@@ -9,30 +9,16 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
 from infra.config import ConfigError
 from infra.github_oidc import GithubDeployStack
-from infra.nag import register_checks
-from tests.infra.conftest import PROJECT_DIR
-
-DEPLOY_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oms/temporal-deploy-AbCdEf"
+from tests.infra.aws_calls import workflow_cli_actions
+from tests.infra.conftest import DEPLOY_SECRET, PROJECT_DIR
 
 
 @pytest.fixture(scope="module")
-def role_template() -> dict[str, Any]:
-    app = cdk.App()
-    stack = GithubDeployStack(
-        app,
-        "OmsGithubDeploy",
-        repository="shop/oms",
-        oms_stack_name="OmsOnTemporal",
-        temporal_deploy_secret=DEPLOY_SECRET,
-        production=True,
-    )
-    register_checks(app)  # the nag gate: an unacknowledged finding raises here
-    document: dict[str, Any] = Template.from_stack(stack).to_json()
-    return document
+def role_template(deploy_role_template: dict[str, Any]) -> dict[str, Any]:
+    return deploy_role_template
 
 
 def statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -69,25 +55,11 @@ def test_what_the_jobs_call_is_granted_and_nothing_decrypts(role_template: dict[
     workflow = (PROJECT_DIR / ".github" / "workflows" / "deploy.yml").read_text()
 
     # The AWS CLI calls the workflow makes itself, read from the workflow.
-    cli_calls = {
-        f"{service}:{''.join(part.capitalize() for part in operation.split('-'))}"
-        for service, operation in re.findall(r"\baws (\w+) ([a-z-]+)", workflow)
-    }
-    cli_calls = {c.replace("ecr:GetLoginPassword", "ecr:GetAuthorizationToken") for c in cli_calls}
+    cli_calls = workflow_cli_actions(workflow)
     assert cli_calls <= granted, cli_calls - granted
-    # The smoke check (infra/smoke.py) and docker push.
-    assert {
-        "lambda:GetFunctionConfiguration",
-        "ecs:DescribeServices",
-        "sqs:GetQueueAttributes",
-        "ecr:PutImage",
-        "secretsmanager:GetSecretValue",
-        "sts:AssumeRole",
-        # infra/replay_task.py: the in-account replay gate
-        "ecs:RunTask",
-        "ecs:DescribeTasks",
-        "iam:PassRole",
-    } <= granted
+    # The Python steps' calls are derived from their code in test_grants_from_code.py; here
+    # what no code of ours makes: docker push and the CDK CLI's role assumption.
+    assert {"ecr:PutImage", "sts:AssumeRole"} <= granted
     assert not any(a.startswith("kms:") for a in granted)
     assert "sqs:SendMessage" not in granted  # the canary runs outside production only
 
@@ -125,3 +97,33 @@ def test_the_jobs_read_the_deploy_secret_never_the_runtime_one() -> None:
     # What oms.temporal_client reads in the jobs: only ever the deploy credential.
     assigned = set(re.findall(r"OMS_TEMPORAL_SECRET_ARN: \$\{\{ vars\.(\w+) \}\}", workflow))
     assert assigned == {"TEMPORAL_DEPLOY_SECRET_ARN"}
+
+
+def test_the_prescale_may_only_touch_the_stacks_build_services(
+    role_template: dict[str, Any],
+) -> None:
+    found = statements(role_template)
+    services = found["PrescaleBuildServices"]
+    assert sorted(services["Action"]) == ["ecs:DescribeServices", "ecs:UpdateService"]
+    # service/<the stack's generated cluster name>/oms-worker-<build id>
+    assert json.dumps(services["Resource"]).endswith(':service/OmsOnTemporal-*/oms-worker-*"]]}')
+    register = found["PrescaleScalableTargets"]
+    assert register["Action"] == "application-autoscaling:RegisterScalableTarget"
+    assert register["Condition"] == {
+        "StringEquals": {
+            "application-autoscaling:service-namespace": "ecs",
+            "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+        }
+    }
+    # Describe has no resource-level permissions: '*' with that one read action only.
+    describe = found["PrescaleReadScalableTargets"]
+    assert (describe["Action"], describe["Resource"]) == (
+        "application-autoscaling:DescribeScalableTargets",
+        "*",
+    )
+    assert not [
+        a
+        for a in actions(role_template)
+        if a.startswith("application-autoscaling:")
+        and a not in {register["Action"], describe["Action"]}
+    ]

@@ -13,10 +13,14 @@ from typing import Any
 
 import pytest
 
+from infra.components.events import HANDLER as EVENTS_HANDLER
 from infra.components.scaling import PUBLISHER_HANDLER
 from infra.components.starter import HANDLER
-from tests.infra.aws_calls import aws_actions, code_actions, service
-from tests.infra.conftest import Synth
+from infra.github_oidc import ECR_PUSH
+from tests.infra.aws_calls import aws_actions, code_actions, service, workflow_cli_actions
+from tests.infra.conftest import PROJECT_DIR, Synth
+
+DEPLOY_WORKFLOW = PROJECT_DIR / ".github" / "workflows" / "deploy.yml"
 
 LAMBDA_LOGS = "the Lambda service writes the function's own log group with its role"
 
@@ -70,6 +74,28 @@ PRINCIPALS = {
             },
         },
     ),
+    "events": Principal(
+        entry="oms.events.function",
+        roots={
+            "lambda_handler": "the Lambda runtime calls the handler",
+            # Signals carry the event to its delivery workflow: encrypted on the way out.
+            "encode": "the data converter encrypts every signal's payload",
+        },
+        runtime_grants={
+            "logs:CreateLogStream": LAMBDA_LOGS,
+            "logs:PutLogEvents": LAMBDA_LOGS,
+            **{
+                f"sqs:{action}": "the SQS event source mapping polls the events queue with "
+                "the function's role"
+                for action in (
+                    "ReceiveMessage",
+                    "DeleteMessage",
+                    "ChangeMessageVisibility",
+                    "GetQueueAttributes",
+                )
+            },
+        },
+    ),
     "backlog publisher": Principal(
         entry="oms.ops.backlog",
         roots={"lambda_handler": "the Lambda runtime calls the handler (every minute)"},
@@ -87,7 +113,11 @@ def role_and_env(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
         _, task = synth.worker_task()
         env = {e["Name"]: e["Value"] for e in task["ContainerDefinitions"][0]["Environment"]}
         return task["TaskRoleArn"]["Fn::GetAtt"][0], env
-    handler = {"starter": HANDLER, "backlog publisher": PUBLISHER_HANDLER}[name]
+    handler = {
+        "starter": HANDLER,
+        "events": EVENTS_HANDLER,
+        "backlog publisher": PUBLISHER_HANDLER,
+    }[name]
     (function,) = [
         r["Properties"]
         for r in synth.of_type("AWS::Lambda::Function").values()
@@ -166,3 +196,65 @@ async def f(db, sqs, kms, key):
         "dynamodb:Scan",  # through a paginator
         "secretsmanager:GetSecretValue",  # Powertools parameters
     }  # not dynamodb:Query (a decorator) nor kms:Decrypt (AESGCM, positional arguments)
+
+
+# The GitHub deploy role (infra/github_oidc.py): the Python steps deploy.yml runs, each by
+# the functions its command line calls; `oms versions promote` connects to Temporal exactly as
+# oms.ops.rollout does (oms.temporal_client), the rest of the CLI makes no AWS call on its way.
+PIPELINE_STEPS = {
+    "infra.smoke": ("smoke",),
+    "infra.replay_task": ("replay",),
+    "infra.prescale": ("prescale_hold_command", "prescale_release_command"),
+    "oms.ops.rollout": ("live_builds_command", "wait_command", "current_build_command"),
+}
+# Granted for a tool or AWS to use with the role's credentials: action -> why.
+PIPELINE_RUNTIME_GRANTS = {
+    "sts:AssumeRole": "the CDK CLI assumes the bootstrap roles (diff, deploy, publishing)",
+    **dict.fromkeys(ECR_PUSH, "docker push of the worker image"),
+    "iam:PassRole": "ECS RunTask hands the replay gate task its two roles",
+    "ecs:UpdateService": "Application Auto Scaling checks that the caller of "
+    "RegisterScalableTarget may update the ECS service it scales",
+}
+# In the code, not granted to the production role: action -> why it never runs there.
+PIPELINE_NOT_GRANTED = {
+    "sqs:SendMessage": "the smoke check's canary runs outside production only (--canary)",
+    "kms:GenerateDataKey": "no OMS_PAYLOAD_KEY_ID in the jobs: their client builds no codec",
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline_used() -> set[str]:
+    found = set().union(*(aws_actions(entry, roots) for entry, roots in PIPELINE_STEPS.items()))
+    return found | workflow_cli_actions(DEPLOY_WORKFLOW.read_text())
+
+
+def deploy_role_grants(document: dict[str, Any]) -> set[str]:
+    actions: set[str] = set()
+    for resource in document["Resources"].values():
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                action = statement["Action"]
+                actions |= {action} if isinstance(action, str) else set(action)
+    return actions
+
+
+def test_every_call_of_the_pipeline_steps_is_granted_to_the_deploy_role(
+    deploy_role_template: dict[str, Any], pipeline_used: set[str]
+) -> None:
+    missing = pipeline_used - deploy_role_grants(deploy_role_template)
+    assert missing == set(PIPELINE_NOT_GRANTED), f"deploy role: not granted {missing}"
+
+
+def test_every_grant_of_the_deploy_role_is_used(
+    deploy_role_template: dict[str, Any], pipeline_used: set[str]
+) -> None:
+    unused = deploy_role_grants(deploy_role_template) - pipeline_used
+    assert unused == set(PIPELINE_RUNTIME_GRANTS), f"deploy role: granted, unused {unused}"
+
+
+def test_what_the_deploy_role_lacks_cannot_run_in_the_jobs() -> None:
+    workflow = DEPLOY_WORKFLOW.read_text()
+    assert "OMS_PAYLOAD_KEY_ID" not in workflow
+    # --canary only in the branch for stages other than production.
+    (canary_line,) = [line for line in workflow.splitlines() if "--canary" in line]
+    assert 'if [ "${OMS_STAGE}" != production ]' in workflow.split(canary_line)[0].splitlines()[-1]

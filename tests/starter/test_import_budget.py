@@ -1,10 +1,11 @@
 """Issue 20, step 9: the starter's cold-start budget, measured as BENCHMARKS.md says (a fresh
-`python -c`, `import oms.intake.starter` then `configure()`, median of 3) against the test's
-moto server.
+`python -c`, `import oms.intake.starter` then `configure()`) against the test's moto server.
 
-Time on 2 shared cores is noisy, so the enforced budget is the CPU time of import + configure
-with room for a busy machine; the deterministic guard is the set of modules the cold start
-loads: a new heavy dependency (or an old one creeping back) shows up there first.
+Wall time on 2 shared cores is noisy; the CPU time of the fresh process (`process_time`,
+import + configure) is not inflated by another process's load, only by cache and frequency
+effects, and the best of RUNS is what the code costs when the machine lets it run. The
+deterministic guard is the set of modules the cold start loads: a new heavy dependency (or an
+old one creeping back) shows up there first.
 """
 
 from __future__ import annotations
@@ -31,12 +32,16 @@ print(json.dumps({"import_ms": (t1 - t0) * 1000, "configure_ms": (t2 - t1) * 100
                   "loaded": sorted(sys.modules)}), flush=True)
 os._exit(0)
 """
-RUNS = 3
-# Measured here (x86_64, venv, 2 shared cores, December 2026): import 577 ms + configure 91 ms
-# wall, 652 ms CPU, 998 modules (median of 3). The goal on Lambda (arm64, precompiled asset)
-# is 0.5 s (issue 20, finding 14).
-CPU_BUDGET_MS = 2000
-MODULE_BUDGET = 1100
+RUNS = 5
+# Measured here (x86_64, venv with bytecode, 2 cores shared with other jobs, December 2026),
+# best of 5 fresh processes: 652 ms CPU before issue 20c, about 700-760 ms on the same machine
+# under load after it (the SES client no longer built: -12 ms); 1019 modules. The goal on
+# Lambda is 500 ms (issue 20, finding 14) and is NOT reached: what is left is temporalio's
+# client and workflow modules (the clients' typed call sites import the workflow classes),
+# botocore, pydantic and the models (docs/DEPLOY.md, "The starter asset"). The enforced budget
+# holds what is reached, with room for a loaded machine, so a regression of ~20 % fails.
+CPU_BUDGET_MS = 900
+MODULE_BUDGET = 1050
 # Loaded by the cold start but never used by it: the test fails if one comes back.
 NEVER = ("moto", "aws_cdk", "typer", "rich", "pytest", "oms.cli", "oms.local")
 
@@ -61,13 +66,14 @@ def test_the_starter_cold_start_stays_within_its_budget(
     # A lazy client: configure() does not connect, so no Temporal server is needed.
     env = process_env(moto_endpoint, "localhost:7233", settings)
     runs = [probe(env) for _ in range(RUNS)]
-    median = {
-        key: statistics.median(float(run[key]) for run in runs)
+    best = {
+        key: min(float(run[key]) for run in runs)
         for key in ("import_ms", "configure_ms", "cpu_ms", "modules")
     }
-    sys.stderr.write(f"starter cold start (median of {RUNS}): {median}\n")
+    median = statistics.median(float(run["cpu_ms"]) for run in runs)
+    sys.stderr.write(f"starter cold start (best of {RUNS}): {best}; median CPU {median:.0f} ms\n")
 
     loaded: set[str] = set(runs[0]["loaded"])
     assert not {m for m in loaded if m.split(".")[0] in NEVER or m.startswith(NEVER)}
-    assert median["modules"] <= MODULE_BUDGET
-    assert median["cpu_ms"] <= CPU_BUDGET_MS
+    assert best["modules"] <= MODULE_BUDGET
+    assert best["cpu_ms"] <= CPU_BUDGET_MS

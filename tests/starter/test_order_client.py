@@ -74,8 +74,8 @@ async def test_a_cancelled_order_that_arrives_later_ends_cancelled_at_once(
         await order_client.status(order_id)
 
     with pytest.raises(OrderNotFoundError):  # a mistyped id is refused...
-        await order_client.cancel(order_id, CancelRequest(reason="customer called first"))
-    early = await order_client.cancel(  # ...an order announced as not submitted yet is kept
+        await order_client.cancel_order(order_id, CancelRequest(reason="customer called first"))
+    early = await order_client.cancel_order(  # ...an order announced as not submitted yet is kept
         order_id, CancelRequest(reason="customer called first"), before_start=True
     )
 
@@ -106,7 +106,7 @@ async def test_a_cancelled_order_that_arrives_later_ends_cancelled_at_once(
     assert description.typed_search_attributes.get(ORDER_STATUS_KEY) == "CANCELLED"
     # The redelivered message is a duplicate: no second run, no second email.
     assert await order_client.submit(message) == Submission.DUPLICATE
-    refused = await order_client.cancel(order_id, CancelRequest(reason="again"))
+    refused = await order_client.cancel_order(order_id, CancelRequest(reason="again"))
     assert (refused.accepted, refused.state) == (False, OrderState.CANCELLED)
 
 

@@ -85,12 +85,12 @@ async def test_a_subscription_priced_beyond_its_currency_minor_unit_is_dead_lett
 
 
 class FakeLedger:
-    """`Ledger.update` with `if_absent` as DynamoDB's `if_not_exists`: the first value stays."""
+    """`Ledger.update_fields` with `if_absent` as `if_not_exists`: the first value stays."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def update(self, model: Any, key: str, *, if_absent: dict[str, Any]) -> Any:
+    def update_fields(self, model: Any, key: str, *, if_absent: dict[str, Any]) -> Any:
         item = self.items.setdefault((key, model.KIND), {"orderId": key, **if_absent})
         return model.model_validate(item)
 

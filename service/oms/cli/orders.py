@@ -95,7 +95,7 @@ async def request_cancel(
 
     async def call() -> CancelResponse:
         try:
-            return await orders.cancel(order_id, request, before_start=before_start)
+            return await orders.cancel_order(order_id, request, before_start=before_start)
         except UnknownOrderError:
             raise CliError(
                 f"no order {order_id}: nothing cancelled (a mistyped id?). To cancel an order "

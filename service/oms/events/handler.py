@@ -18,7 +18,10 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def events_handler(router: EventRouter, loop: LoopThread) -> Handler:
     async def batch(records: list[dict[str, Any]]) -> list[BaseException | object]:
         return await asyncio.gather(
-            *(router.accept(Message(message_id=r["messageId"], body=r["body"])) for r in records),
+            *(
+                router.route_event(Message(message_id=r["messageId"], body=r["body"]))
+                for r in records
+            ),
             return_exceptions=True,
         )
 

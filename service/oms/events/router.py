@@ -45,7 +45,7 @@ class EventRouter:
         self._sqs = sqs
         self._dlq_url = dlq_url
 
-    async def accept(self, message: Message) -> EventOutcome:
+    async def route_event(self, message: Message) -> EventOutcome:
         try:
             event = parse_event(message.body)
         except InvalidEventError as error:

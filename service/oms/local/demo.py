@@ -213,7 +213,7 @@ class DemoRunner:
             await asyncio.sleep(0.02)
         request = CancelRequest(reason=order.scenario.reason or "cancelled in the demo")
         try:
-            response = await self._orders.cancel(order.order_id, request)
+            response = await self._orders.cancel_order(order.order_id, request)
         except (NoWorkerError, OrderNotFoundError):
             return  # too late: the summary shows the outcome as unexpected
         if response.accepted:

@@ -259,7 +259,7 @@ async def dynamodb_outage(scene: Scene, extra: int) -> tuple[list[Check], list[D
         f"DynamoDB is down for {DYNAMODB_OUTAGE_SECONDS:.0f}s; cancelling {order_id}, whose "
         "stock and card hold must now be given back"
     )
-    answer = await orders.cancel(order_id, CancelRequest(reason="cancelled during an outage"))
+    answer = await orders.cancel_order(order_id, CancelRequest(reason="cancelled during an outage"))
     attention: list[str] = []
 
     async def flagged() -> bool:

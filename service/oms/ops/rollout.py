@@ -2,6 +2,7 @@
 
     python -m oms.ops.rollout live-builds NEW_BUILD [--existing b2,b1]
     python -m oms.ops.rollout wait NEW_BUILD          # until its workers poll the task queue
+    python -m oms.ops.rollout current                 # the CURRENT build ("" when none)
 
 `live-builds`: the new build first, then every build still CURRENT, RAMPING or DRAINING (its
 service must keep running; the previous current one is the rollback target), united with the
@@ -61,6 +62,13 @@ async def live_builds(
     return merge_live_builds(new_build, live, existing or [], drained=drained)
 
 
+async def current_build(client: Client, deployment: str) -> str:
+    """The build new workflows start on now ("" before the first promote): what the new
+    build is pre-scaled to match (infra/prescale.py)."""
+    versions = await list_versions(client, deployment)
+    return next((v.buildId for v in versions if v.status == "CURRENT"), "")
+
+
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -97,6 +105,19 @@ def wait_command(
             client, settings.worker_deployment, build_id, settings.task_queue, within=within
         )
         return f"build {build_id} polls {settings.task_queue}"
+
+    sys.stdout.write(asyncio.run(run()) + "\n")
+    return 0
+
+
+@app.command("current")
+def current_build_command() -> int:
+    """The CURRENT build's id, or an empty line (deploy.yml's pre-scale step)."""
+    settings = load_settings()
+
+    async def run() -> str:
+        client = await connect(settings)
+        return await current_build(client, settings.worker_deployment)
 
     sys.stdout.write(asyncio.run(run()) + "\n")
     return 0

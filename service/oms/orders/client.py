@@ -129,7 +129,7 @@ class OrderClient:
         id with another body a conflict, even after the workflow's history is gone."""
         fingerprint = order.fingerprint()
         entry = await asyncio.to_thread(
-            self.ledger.update,
+            self.ledger.update_fields,
             OrderEntry,
             order.order_id,
             set_values={"claimed": True},
@@ -164,7 +164,7 @@ class OrderClient:
         except WorkflowAlreadyStartedError:
             outcome = Submission.DUPLICATE  # started by an attempt that died before recording it
         await asyncio.to_thread(
-            self.ledger.update, OrderEntry, order.order_id, set_values={"started": True}
+            self.ledger.update_fields, OrderEntry, order.order_id, set_values={"started": True}
         )
         return outcome
 
@@ -284,7 +284,7 @@ class OrderClient:
 
     # --- change ---------------------------------------------------------------------------
 
-    async def cancel(
+    async def cancel_order(
         self, order_id: str, request: CancelRequest, *, before_start: bool = False
     ) -> CancelResponse:
         """Accepted or rejected at once. An order this system has never seen is refused
@@ -297,7 +297,7 @@ class OrderClient:
             if not before_start and not await self._known(order_id):
                 raise UnknownOrderError(f"no order {order_id}") from None
             kept = await asyncio.to_thread(
-                self.ledger.update,
+                self.ledger.update_fields,
                 OrderEntry,
                 order_id,
                 set_values={"cancelReason": request.reason},

@@ -154,7 +154,7 @@ class SimulatedGateway:
             money.to_minor(request.amount, request.currency)
         )
         if request.token == FLAKY_TOKEN:
-            counter = self._ledger.update(
+            counter = self._ledger.update_fields(
                 PaymentAttempts,
                 request.order_id,
                 set_values={"status": RecordState.RECEIVED},
@@ -207,7 +207,7 @@ class SimulatedGateway:
         if split:
             return self._parcels(request, idempotency_key, renewed=renewed)
         book = book_of(payment).capture(book_of(payment).capturable)
-        captured = self._ledger.update(
+        captured = self._ledger.update_fields(
             Payment,
             request.order_id,
             set_values={
@@ -249,7 +249,7 @@ class SimulatedGateway:
         if token in DECLINED_TOKENS or token == RENEWAL_DECLINED_TOKEN:
             raise PaymentDeclinedError("the renewed authorization was declined")
         book = book_of(payment).authorize(book_of(payment).authorized)
-        return self._ledger.update(
+        return self._ledger.update_fields(
             Payment,
             payment.order_id,
             set_values={
@@ -278,7 +278,7 @@ class SimulatedGateway:
             book = book_of(payment).authorize(money.to_minor(request.amount, request.currency))
         except MoneyRuleError as exc:
             raise AlreadyCompensatedError(str(exc)) from None
-        updated = self._ledger.update(
+        updated = self._ledger.update_fields(
             Payment,
             request.order_id,
             set_values={

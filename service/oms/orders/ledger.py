@@ -118,7 +118,7 @@ class Ledger:
             return False
         return True
 
-    def update(
+    def update_fields(
         self,
         model: type[R],
         order_id: str,

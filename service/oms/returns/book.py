@@ -62,7 +62,7 @@ class ReturnBookRepository:
         seen = ledger.get(ReturnRequest, order_id, request_record(request_id))
         if seen is not None:
             return Opened(number=seen.number, created=False)
-        book = ledger.update(
+        book = ledger.update_fields(
             ReturnBook,
             order_id,
             add={"opened": 1},

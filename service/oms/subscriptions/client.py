@@ -108,7 +108,7 @@ class SubscriptionClient:
         if self.ledger is not None:
             fingerprint = message.fingerprint()
             entry = await asyncio.to_thread(
-                self.ledger.update,
+                self.ledger.update_fields,
                 SubscriptionEntry,
                 message.subscription_id,
                 if_absent={"fingerprint": fingerprint, "status": RecordState.RECEIVED},
