@@ -49,6 +49,12 @@ class Carrier(StrEnum):
     MANUAL = "manual"
 
 
+class Supplier(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+    REJECT = "reject"
+
+
 Workers = Annotated[int, typer.Option(min=0, max=16, help="worker processes (0: none)")]
 Latency = Annotated[
     int,
@@ -148,6 +154,16 @@ def dev(
     carrier_step_s: Annotated[
         float, typer.Option(min=0.1, max=3600, help="seconds between a parcel's carrier events")
     ] = 5.0,
+    supplier: Annotated[
+        Supplier,
+        typer.Option(
+            help="auto: an emulated supplier confirms every purchase order, then delivers it; "
+            "reject: it rejects them; manual: only `oms supplier event` answers"
+        ),
+    ] = Supplier.AUTO,
+    supplier_step_s: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="seconds between a supplier's answers")
+    ] = 5.0,
 ) -> None:
     """Start the local stack (Temporal dev server + UI, moto, workers, intake bridge), run the
     demo orders, and keep serving until Ctrl-C. A worker, the intake bridge or the Temporal
@@ -161,6 +177,7 @@ def dev(
         codec_port=codec_port or preferred_or_free("127.0.0.1", CODEC_PORT),
         workers=workers, db_filename=db_filename, carrier=carrier.value,
         carrier_step_s=carrier_step_s, carrier_silent_share=DEV_SILENT_SHARE,
+        supplier=supplier.value, supplier_step_s=supplier_step_s,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress)
     with stop_signals(force=lambda: _force(stack)) as signals:
@@ -223,7 +240,7 @@ def demo(
         str,
         typer.Option(
             help="all (default), orders, crash, server-restart, email-outage, dynamodb-outage, "
-            "drain, returns, delivery, subscription"
+            "drain, returns, delivery, subscription, backorder, review, edit"
         ),
     ] = "all",
     workers: Workers = 2,
