@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     review_above: int | None = Field(None, ge=0, description="minor units; unset: no review")
     review_timeout: timedelta = Field(timedelta(hours=24), gt=timedelta(0))
 
+    # Backorders (CONTRACT.md §6f), ISO 8601 durations: a purchase order collects the shortfalls
+    # of waiting orders for `purchase_collect` before it is placed (`oms dev`: 2 s); the supplier
+    # must confirm within `supplier_confirm` and deliver by the ETA plus `backorder_grace`, or
+    # the waiting orders fail BACKORDER_FAILED.
+    purchase_collect: timedelta = Field(timedelta(minutes=1), ge=timedelta(0))
+    supplier_confirm: timedelta = Field(timedelta(hours=48), gt=timedelta(0))
+    backorder_grace: timedelta = Field(timedelta(days=7), ge=timedelta(0))
+
     # Deliveries (CONTRACT.md §6d): carrier events arrive on the events queue; the review
     # request goes out this long after delivery; a parcel silent this long may be lost.
     events_queue: str = Field("oms-events", min_length=1, description="events queue, name or URL")

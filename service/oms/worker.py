@@ -17,6 +17,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     Interceptor,
     PollerBehaviorSimpleMaximum,
@@ -33,13 +34,20 @@ from oms.delivery.tracking import TrackingBook
 from oms.delivery.workflow import AutoUpgradingDeliveryWorkflow, DeliveryWorkflow
 from oms.health import Liveness, report_health
 from oms.mail.mailer import Mailer
+from oms.orders.activities.backorder import BackorderActivities, Suppliers
 from oms.orders.activities.edit import EditActivities
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.notification import NotificationActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import Handoff, ShippingActivities
+from oms.orders.backorder_wire import BackorderPlaced, BackorderRef, BackorderRequest
 from oms.orders.gateway import PaymentGateway, SimulatedGateway
 from oms.orders.workflow import OrderWorkflow
+from oms.purchasing.activities import PurchasingActivities
+from oms.purchasing.client import PurchaseOrderClient, PurchaseOrderTimings
+from oms.purchasing.joiner import PurchaseOrderJoin
+from oms.purchasing.supplier import RecordedSupplier
+from oms.purchasing.workflow import AutoUpgradingPurchaseOrderWorkflow, PurchaseOrderWorkflow
 from oms.reachability import frontend_probe, report_reachability
 from oms.returns.activities import ReturnActivities
 from oms.returns.workflow import AutoUpgradingReturnWorkflow, ReturnWorkflow
@@ -49,7 +57,13 @@ from oms.temporal_client import connect_with_backoff
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS: list[type] = [OrderWorkflow, ReturnWorkflow, DeliveryWorkflow, SubscriptionWorkflow]
+WORKFLOWS: list[type] = [
+    OrderWorkflow,
+    ReturnWorkflow,
+    DeliveryWorkflow,
+    SubscriptionWorkflow,
+    PurchaseOrderWorkflow,
+]
 # What a versioned worker registers instead of a workflow class of WORKFLOWS that must follow
 # new builds (returns auto-upgrade): a subclass, same workflow type, declaring
 # `@workflow.defn(name=..., versioning_behavior=VersioningBehavior.AUTO_UPGRADE)` with a `run`
@@ -60,7 +74,33 @@ AUTO_UPGRADE: dict[type, type] = {
     ReturnWorkflow: AutoUpgradingReturnWorkflow,
     DeliveryWorkflow: AutoUpgradingDeliveryWorkflow,
     SubscriptionWorkflow: AutoUpgradingSubscriptionWorkflow,
+    PurchaseOrderWorkflow: AutoUpgradingPurchaseOrderWorkflow,
 }
+
+
+class NoSuppliers:
+    """`Suppliers` of a process without a Temporal client (`build_activities` without
+    `suppliers`): a backorder cannot be placed, so the order fails BACKORDER_FAILED quickly
+    instead of retrying for the step's hour."""
+
+    def join(self, request: BackorderRequest) -> BackorderPlaced:
+        raise ApplicationError(
+            "backorders are not wired in this process", type="NoSuppliers", non_retryable=True
+        )
+
+    def withdraw(self, request: BackorderRef) -> int:
+        return 0  # nothing was joined
+
+
+def purchase_order_join(client: Client, settings: Settings, clients: AwsClients) -> Suppliers:
+    """The order activities' way to purchase orders: the client half on the worker's loop."""
+    purchase_orders = PurchaseOrderClient(
+        client,
+        clients.ledger(settings),
+        task_queue=settings.task_queue,
+        timings=PurchaseOrderTimings.of(settings),
+    )
+    return PurchaseOrderJoin(client=purchase_orders, loop=asyncio.get_running_loop())
 
 
 def build_activities(
@@ -69,9 +109,11 @@ def build_activities(
     *,
     gateway: PaymentGateway | None = None,
     handoff: Handoff | None = None,
+    suppliers: Suppliers | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity of the product, with its dependencies (tests and the bench use this).
-    Without `handoff` shipped parcels are not followed (no delivery workflow is started)."""
+    Without `handoff` shipped parcels are not followed (no delivery workflow is started);
+    without `suppliers` a short order with a supplier fails BACKORDER_FAILED."""
     ledger = clients.ledger(settings)
     inventory = InventoryActivities(ledger=ledger)
     gateway = gateway or SimulatedGateway(ledger, validity=settings.authorization_validity)
@@ -90,6 +132,8 @@ def build_activities(
     )
     delivery = DeliveryActivities(ledger=ledger, gateway=gateway, mailer=mailer)
     subscriptions = SubscriptionActivities(mailer=mailer)
+    backorders = BackorderActivities(suppliers=suppliers or NoSuppliers())
+    purchasing = PurchasingActivities(ledger=ledger, supplier=RecordedSupplier(ledger))
     return [
         inventory.reserve_inventory,
         inventory.release_inventory,
@@ -113,6 +157,11 @@ def build_activities(
         delivery.restock_parcel,
         delivery.reship_parcel,
         subscriptions.notify_subscription,
+        backorders.request_backorder,
+        backorders.withdraw_backorder,
+        purchasing.place_purchase_order,
+        purchasing.fill_backorders,
+        purchasing.release_leftover,
     ]
 
 
@@ -154,7 +203,12 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=workflows(settings),
-        activities=build_activities(settings, clients, handoff=handoff),
+        activities=build_activities(
+            settings,
+            clients,
+            handoff=handoff,
+            suppliers=purchase_order_join(client, settings, clients),
+        ),
         activity_executor=executor,
         interceptors=interceptors,
         max_concurrent_activities=settings.max_concurrent_activities,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,7 @@ from oms.local.moto import sent_emails
 from oms.mail.mailer import Email, Mailer
 from oms.mail.ses_errors import EmailBlockedError
 from oms.orders.activities.notification import NotificationActivities, render
-from oms.orders.contract import OrderState
+from oms.orders.contract import BACKORDERED_EMAIL, OrderState
 from oms.orders.ledger import Ledger
 from oms.orders.models import OrderLine
 from oms.orders.payloads import NotifyInput
@@ -208,3 +209,13 @@ def test_a_failure_email_says_why_in_the_customers_words() -> None:
     assert "some items are out of stock" in render(request)[1]
     unknown = request.model_copy(update={"reason": "SOMETHING_INTERNAL"})
     assert "SOMETHING_INTERNAL" not in render(unknown)[1]
+
+
+def test_the_backordered_email_names_the_order_and_the_eta() -> None:
+    request = notify("ORD-9", OrderState.AUTHORIZED).model_copy(
+        update={"event": BACKORDERED_EMAIL, "eta": date(2026, 3, 4)}
+    )
+    subject, text, _ = render(request)
+    assert subject == "Your order ORD-9 is backordered"
+    assert "ORD-9" in text
+    assert "2026-03-04" in text

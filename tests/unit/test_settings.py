@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from oms.config import Settings, SettingsError, load_settings, settings_env
@@ -14,6 +16,21 @@ def test_defaults_work_locally(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.graceful_shutdown_seconds < 120  # below Fargate's maximum stop timeout
     assert settings.attention_after_seconds == 300
     assert (settings.return_window_days, settings.return_parcel_days) == (30, 14)
+    assert (settings.purchase_collect, settings.supplier_confirm, settings.backorder_grace) == (
+        timedelta(minutes=1),
+        timedelta(hours=48),
+        timedelta(days=7),
+    )
+
+
+def test_backorder_durations_are_iso_8601(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMS_PURCHASE_COLLECT", "PT2S")
+    monkeypatch.setenv("OMS_SUPPLIER_CONFIRM", "PT30M")
+    monkeypatch.setenv("OMS_BACKORDER_GRACE", "P1D")
+    settings = load_settings()
+    assert settings.purchase_collect == timedelta(seconds=2)
+    assert settings.supplier_confirm == timedelta(minutes=30)
+    assert settings.backorder_grace == timedelta(days=1)
 
 
 def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,6 +58,8 @@ def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) ->
         ("OMS_ATTENTION_AFTER_SECONDS", "soon"),
         ("OMS_RETURN_WINDOW_DAYS", "0"),
         ("OMS_RETURN_PARCEL_DAYS", "two weeks"),
+        ("OMS_SUPPLIER_CONFIRM", "PT0S"),
+        ("OMS_BACKORDER_GRACE", "a week"),
     ],
 )
 def test_a_wrong_setting_fails_naming_the_variable(

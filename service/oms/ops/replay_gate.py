@@ -37,6 +37,7 @@ DEFAULT_FIXTURES = (
     Path("tests/returns/histories"),
     Path("tests/delivery/histories"),
     Path("tests/subscriptions/histories"),
+    Path("tests/backorders/histories"),  # orders that waited BACKORDERED, purchase orders
 )
 
 

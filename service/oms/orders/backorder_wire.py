@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import Field
+
 from oms.process.wire import WireModel
 
 NewsStatus = Literal["CONFIRMED", "FILLED", "FAILED"]
@@ -30,7 +32,10 @@ class BackorderPlaced(WireModel):
 
 class BackorderRef(WireModel):
     order_id: str
-    purchase_orders: dict[str, str]
+    purchase_orders: dict[str, str]  # SKU -> the purchase order that took it
+    # What was owed: a SKU missing above (its join's answer came after a cancel) is withdrawn
+    # from the purchase orders it may have joined.
+    lines: list[BackorderLine] = Field(default_factory=list)
 
 
 class BackorderNews(WireModel):

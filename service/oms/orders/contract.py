@@ -25,6 +25,8 @@ EDIT_UPDATE: Final = "edit"  # change the lines before capture (§6g)
 REVIEW_UPDATE: Final = "review"  # approve or reject an order held IN_REVIEW (§6g)
 # A purchase order's news for an order waiting BACKORDERED (§6f): confirmed, filled, failed.
 BACKORDER_SIGNAL: Final = "backorder_news"
+# The event of the one email a backordered order sends while it waits (with the ETA).
+BACKORDERED_EMAIL: Final = "backordered"
 
 # Keyword search attribute: IN_PROGRESS from the start (free), upserted only at the outcome or
 # when the order needs a person (each upsert is a billable action). Register it on the namespace.

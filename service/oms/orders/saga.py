@@ -7,12 +7,15 @@ Each row is typed on its own, so mypy checks that `build` makes what `activity` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from oms.orders import policies, split
+from oms.orders.activities.backorder import BackorderActivities
 from oms.orders.activities.inventory import InventoryActivities
 from oms.orders.activities.payment import PaymentActivities
 from oms.orders.activities.shipping import ShippingActivities
+from oms.orders.backorder_wire import BackorderLine, BackorderPlaced, BackorderRef, BackorderRequest
 from oms.orders.contract import ErrorType, FailureReason, OrderState, Step
 from oms.orders.models import OrderMessage
 from oms.orders.payloads import (
@@ -42,6 +45,11 @@ class OrderContext:
     tracking_number: str | None = None
     # A split order's parcels (§6d), from the reservation; empty: one parcel, as before.
     parcels: list[ParcelPlan] = field(default_factory=list)
+    # Backorders (§6f): the units the reservation owes, by supplier, and the purchase orders
+    # that took them (SKU -> purchase order id); `since` (the order's start) queues it there.
+    backorder: list[BackorderLine] = field(default_factory=list)
+    purchase_orders: dict[str, str] = field(default_factory=dict)
+    since: datetime | None = None
 
 
 def _ref(context: OrderContext) -> OrderRef:
@@ -52,8 +60,9 @@ def _undo(step: Step, activity: Any) -> Compensation[OrderContext]:
     return Compensation(step, activity, _ref, policies.MUST_FINISH)
 
 
-def _keep_parcels(context: OrderContext, result: ReserveResult) -> None:
+def _keep_reservation(context: OrderContext, result: ReserveResult) -> None:
     context.parcels = result.parcels if len(result.parcels) > 1 else []
+    context.backorder = result.backorder
 
 
 def _package(context: OrderContext, result: PrepareResult) -> None:
@@ -75,7 +84,7 @@ RESERVE: Final[StepSpec[OrderContext, ReserveInput, ReserveResult]] = StepSpec(
     gives_up=FailureReason.INVENTORY_UNAVAILABLE,
     compensation=_undo(Step.RELEASE_INVENTORY, InventoryActivities.release_inventory),
     business={ErrorType.OUT_OF_STOCK.value: FailureReason.OUT_OF_STOCK},
-    keep=_keep_parcels,
+    keep=_keep_reservation,
 )
 
 AUTHORIZE: Final[StepSpec[OrderContext, AuthorizeInput, AuthorizeResult]] = StepSpec(
@@ -145,6 +154,39 @@ SHIP: Final[StepSpec[OrderContext, ShipInput, ShipResult]] = StepSpec(
     options=policies.MUST_FINISH,
     must_finish=True,
     keep=_tracking,
+)
+
+
+def _joined(context: OrderContext, result: BackorderPlaced) -> None:
+    context.purchase_orders = result.purchase_orders
+
+
+def _backorder_request(context: OrderContext) -> BackorderRequest:
+    if context.since is None:
+        raise ValueError("the order's start time is unknown")  # a bug: `since` is set at init
+    return BackorderRequest(
+        order_id=context.order.order_id, lines=context.backorder, since=context.since
+    )
+
+
+# Not in STEPS: `oms.orders.backorder.BackorderGate` runs it after authorization, only for an
+# order whose reservation owes units (so other orders' histories have no such command).
+BACKORDER: Final[StepSpec[OrderContext, BackorderRequest, BackorderPlaced]] = StepSpec(
+    step=Step.BACKORDER,
+    activity=BackorderActivities.request_backorder,
+    build=_backorder_request,
+    reaches=OrderState.BACKORDERED,
+    options=policies.STEP,
+    gives_up=FailureReason.BACKORDER_FAILED,
+    compensation=Compensation(
+        Step.WITHDRAW_BACKORDER,
+        BackorderActivities.withdraw_backorder,
+        lambda c: BackorderRef(
+            order_id=c.order.order_id, purchase_orders=c.purchase_orders, lines=c.backorder
+        ),
+        policies.MUST_FINISH,
+    ),
+    keep=_joined,
 )
 
 STEPS: Final[tuple[StepSpec[OrderContext, Any, Any], ...]] = (

@@ -9,7 +9,7 @@ like the `cancel` update; once capture has started the order finishes whatever a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -22,7 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from oms.mail.mailer import NotifyResult
     from oms.orders import policies
     from oms.orders.activities.notification import NotificationActivities
+    from oms.orders.backorder import BackorderGate
+    from oms.orders.backorder_wire import BackorderNews
     from oms.orders.contract import (
+        BACKORDER_SIGNAL,
+        BACKORDERED_EMAIL,
         CANCEL_SIGNAL,
         CANCEL_UPDATE,
         EDIT_UPDATE,
@@ -68,6 +72,7 @@ RESOLVABLE = (
     Step.VOID_PAYMENT,
     Step.REFUND_PAYMENT,
     Step.CANCEL_SHIPMENT,
+    Step.WITHDRAW_BACKORDER,
     Step.NOTIFY_CUSTOMER,
 )
 
@@ -85,7 +90,8 @@ class OrderWorkflow:
         self._emailed = False  # the email step is over (sent, refused, settled, or skipped)
         self.process = Process(
             subject=f"order {request.order.order_id}",
-            context=OrderContext(order=request.order),
+            # The order's start queues its backorders (oldest first); no command.
+            context=OrderContext(order=request.order, since=workflow.info().workflow_start_time),
             attention_after=timedelta(seconds=request.attention_after_seconds),
             resolvable=RESOLVABLE,
             search_key=ORDER_STATUS_KEY,
@@ -95,6 +101,7 @@ class OrderWorkflow:
         self._review = ReviewGate(
             above=request.review_above, timeout=timedelta(seconds=request.review_timeout_seconds)
         )
+        self._backorder = BackorderGate()
         self._editing = False  # an edit is applying: the saga waits before its next step
         self._revisions = Revisions()
         if request.cancelled_before_start is not None:
@@ -117,6 +124,7 @@ class OrderWorkflow:
                 self.process.show()
                 if isinstance(result, AuthorizeResult):
                     await self._review_if_needed(result)
+                    await self._backorder_if_needed(started)
             self._finish(OrderState.COMPLETED, None)
         except CancelledError:
             await self.process.compensate(started)
@@ -135,6 +143,28 @@ class OrderWorkflow:
         await self._review.hold(self.process)
         self._state = OrderState.AUTHORIZED
         self.process.show()
+
+    async def _backorder_if_needed(self, started: list[StepSpec[OrderContext, Any, Any]]) -> None:
+        """Wait BACKORDERED while suppliers bring what the reservation owes (§6f); an order
+        that owes nothing passes without a command. Raises as a failed or cancelled step."""
+        if not self.process.context.backorder:
+            return
+
+        def waiting(now: bool) -> None:
+            self._state = OrderState.BACKORDERED if now else OrderState.AUTHORIZED
+            self.process.show()
+
+        await self._backorder.hold(
+            self.process, started, waiting=waiting, email=self._email_backordered
+        )
+
+    async def _email_backordered(self, eta: date) -> None:
+        await self.process.must_finish(
+            Step.NOTIFY_CUSTOMER,
+            NotificationActivities.notify_customer,
+            lambda: self._notify_input(BACKORDERED_EMAIL, eta=eta),
+            policies.EMAIL,
+        )
 
     async def _recover(self, why: str) -> OrderStatus:
         """A bug interrupted the saga (attention is set): undo what was started and fail."""
@@ -158,7 +188,7 @@ class OrderWorkflow:
         workflow.logger.info("order %s finished: %s", self._order.order_id, self._state)
         return self.status()
 
-    def _notify_input(self, event: str | None = None) -> NotifyInput:
+    def _notify_input(self, event: str | None = None, *, eta: date | None = None) -> NotifyInput:
         order = self._order
         return NotifyInput(
             event=event,
@@ -171,6 +201,7 @@ class OrderWorkflow:
             currency=order.currency,
             total_amount=order.total_amount,
             lines=order.items,
+            eta=eta,
         )
 
     def _record_email(self, result: NotifyResult | None) -> None:
@@ -244,6 +275,9 @@ class OrderWorkflow:
             return "payment capture has started; the order can no longer be edited"
         if self._state.terminal or process.closing or process.cancelling():
             return f"order is {self._state.value if self._state.terminal else 'closing'}"
+        if self._backorder.pending(process.context):
+            # The reservation owes units to purchase orders sized for these lines.
+            return "order is BACKORDERED: it can be edited once the missing items have arrived"
         return None
 
     @workflow.update(name=EDIT_UPDATE)
@@ -305,6 +339,13 @@ class OrderWorkflow:
         refusal = self._review.refusal(self._state)
         if refusal is not None:
             raise ApplicationError(refusal, type=ErrorType.REVIEW_REFUSED, non_retryable=True)
+
+    @workflow.signal(name=BACKORDER_SIGNAL)
+    @signal_guard
+    def backorder_news(self, news: BackorderNews) -> None:
+        """A purchase order's news (§6f); heard at any time, acted on while BACKORDERED."""
+        if not self._state.terminal:
+            self._backorder.hear(news, self.process.context)
 
     # --- status ---------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from oms.config import Settings
 from oms.purchasing.contract import (
     PURCHASE_ORDER_PREFIX,
     PURCHASE_ORDER_WORKFLOW_TYPE,
@@ -46,7 +47,8 @@ class PurchaseOrderNumbers(Protocol):
 
 
 class PurchaseOrderTimings:
-    """What every purchase order is started with (from the settings, at the composition root)."""
+    """What every purchase order is started with (from the settings, at the composition root:
+    `of`)."""
 
     def __init__(
         self,
@@ -60,6 +62,15 @@ class PurchaseOrderTimings:
         self.confirm_seconds = confirm_seconds
         self.grace_seconds = grace_seconds
         self.attention_after_seconds = attention_after_seconds
+
+    @classmethod
+    def of(cls, settings: Settings) -> PurchaseOrderTimings:
+        return cls(
+            collect_seconds=settings.purchase_collect.total_seconds(),
+            confirm_seconds=settings.supplier_confirm.total_seconds(),
+            grace_seconds=settings.backorder_grace.total_seconds(),
+            attention_after_seconds=settings.attention_after_seconds,
+        )
 
 
 class PurchaseOrderClient:
@@ -116,6 +127,13 @@ class PurchaseOrderClient:
             )
         except WorkflowAlreadyStartedError:
             return None  # it has ended: the next one
+
+    async def candidates(self, supplier: str, sku: str) -> list[str]:
+        """The purchase orders a join of `sku` may have reached: the one collecting now and the
+        one before (a join that found it placed moved on). A purchase order ignores the
+        withdrawal of an order it does not know."""
+        number = await asyncio.to_thread(self._ledger.purchase_order_number, sku)
+        return [purchase_order_id(supplier, sku, n) for n in range(max(number - 1, 1), number + 1)]
 
     async def withdraw(self, order_id: str, purchase_orders: list[str]) -> int:
         """Tell each purchase order the order no longer waits; how many were still open."""

@@ -34,7 +34,11 @@ class PurchaseOrderJoin:
         return BackorderPlaced(purchase_orders=future.result(CALL_TIMEOUT))
 
     def withdraw(self, request: BackorderRef) -> int:
-        withdrawing = self._client.withdraw(
-            request.order_id, list(request.purchase_orders.values())
-        )
-        return asyncio.run_coroutine_threadsafe(withdrawing, self._loop).result(CALL_TIMEOUT)
+        async def withdrawn() -> int:
+            pids = set(request.purchase_orders.values())
+            for line in request.lines:
+                if line.sku not in request.purchase_orders:  # the join's answer was not heard
+                    pids.update(await self._client.candidates(line.supplier, line.sku))
+            return await self._client.withdraw(request.order_id, sorted(pids))
+
+        return asyncio.run_coroutine_threadsafe(withdrawn(), self._loop).result(CALL_TIMEOUT)

@@ -17,10 +17,23 @@ from oms.orders.records import RecordState, Reservation, StockLevel
 RACE_PASSES = 5  # each pass either commits or saw stock another order changed meanwhile
 
 
+class ReservationGoneError(Exception):
+    """The order's reservation was compensated before this attempt: it must not take stock."""
+
+
+def owed_lines(ledger: Ledger, reservation: Reservation) -> list[BackorderLine]:
+    """What an existing reservation still owes (a retried attempt answers as the first did)."""
+    return [
+        BackorderLine(sku=sku, supplier=_supplier(ledger.get_stock(sku)), quantity=q)
+        for sku, q in reservation.owed.items()
+    ]
+
+
 def reserve_with_backorder(ledger: Ledger, request: ReserveInput) -> ReserveResult | None:
     """Reserve what exists of every line and owe the rest, when every short SKU has a
     supplier; None when one has none (the order is out of stock). One transaction: the short
-    lines take exactly the units seen available (or the pass is retried), the others all."""
+    lines take exactly the units seen available (or the pass is retried), the others all.
+    Everything comes from the `main` warehouse: a backordered order ships as one parcel."""
     for _ in range(RACE_PASSES):
         levels = {line.sku: ledger.get_stock(line.sku) for line in request.lines}
         takes: list[Any] = []
@@ -57,12 +70,10 @@ def reserve_with_backorder(ledger: Ledger, request: ReserveInput) -> ReserveResu
             if len(takes) in conflict.failed:
                 existing = ledger.get(Reservation, request.order_id)
                 if existing is not None and existing.status == RecordState.ACTIVE:
-                    owed_before = [
-                        BackorderLine(sku=sku, supplier=_supplier(levels[sku]), quantity=q)
-                        for sku, q in existing.owed.items()
-                    ]
-                    return ReserveResult(already_reserved=True, backorder=owed_before)
-                return None  # compensated meanwhile: the caller's error says so
+                    return ReserveResult(
+                        already_reserved=True, backorder=owed_lines(ledger, existing)
+                    )
+                raise ReservationGoneError(request.order_id) from None
             continue
         activity.logger.info(
             "reserved stock for order %s, %d lines backordered", request.order_id, len(backorder)

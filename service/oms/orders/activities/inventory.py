@@ -3,7 +3,9 @@
 One transaction takes every line's units from `available` to `reserved` under the condition
 that enough are available, and creates the order's reservation record. Either all of it commits
 or none of it, so stock never goes negative, even with concurrent orders for the last units; a
-retried attempt finds its own record and does nothing.
+retried attempt finds its own record and does nothing. An order no warehouse covers is out of
+stock, unless every short SKU has a supplier: then it reserves what exists and owes the rest
+(`oms.orders.activities.backorder`, §6f).
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from oms.orders.activities.backorder import (
+    ReservationGoneError,
+    owed_lines,
+    reserve_with_backorder,
+)
 from oms.orders.contract import ErrorType
 from oms.orders.ledger import RACE_PASSES, Ledger, TransactionConflictError
 from oms.orders.payloads import (
@@ -73,8 +80,19 @@ class InventoryActivities:
             try:  # stock moved, or `main` lacks some: plan from what each warehouse has now
                 plan = plan_parcels(lines, self._ledger.available_by_warehouse(list(lines)))
             except NoPlanError as none:
-                raise out_of_stock(none.short) from None
+                return self._backorder(request, none.short)
         raise out_of_stock(short)
+
+    def _backorder(self, request: ReserveInput, short: list[str]) -> ReserveResult:
+        """No warehouse covers the order: reserve what exists and owe the rest to suppliers
+        (§6f) when every short SKU has one; otherwise out of stock, as before backorders."""
+        try:
+            answer = reserve_with_backorder(self._ledger, request)
+        except ReservationGoneError:
+            raise compensated("reservation", request.order_id) from None
+        if answer is None:
+            raise out_of_stock(short)
+        return answer
 
     def _reserve(self, order_id: str, plan: list[PlannedParcel]) -> ReserveResult | list[str]:
         """One transaction for the plan's units and the reservation record; the SKUs that were
@@ -104,7 +122,11 @@ class InventoryActivities:
             if len(takes) in conflict.failed:  # the record exists: an earlier attempt's
                 existing = ledger.get(Reservation, order_id)
                 if existing is not None and existing.status == RecordState.ACTIVE:
-                    return ReserveResult(already_reserved=True, parcels=_plans(existing))
+                    return ReserveResult(
+                        already_reserved=True,
+                        parcels=_plans(existing),
+                        backorder=owed_lines(ledger, existing),
+                    )
                 raise compensated("reservation", order_id) from None
             return [taken[i] for i in conflict.failed]
         activity.logger.info("reserved stock for order %s in %d parcel(s)", order_id, len(plan))

@@ -13,7 +13,7 @@ from temporalio import activity
 from oms import metrics
 from oms.mail.mailer import Mailer, NotifyResult
 from oms.metrics import Metric
-from oms.orders.contract import CUSTOMER_TEXT, FailureReason, OrderState
+from oms.orders.contract import BACKORDERED_EMAIL, CUSTOMER_TEXT, FailureReason, OrderState
 from oms.orders.payloads import NotifyInput
 
 SUBJECTS: Final = {
@@ -35,7 +35,15 @@ def render(request: NotifyInput) -> tuple[str, str, str]:
     subject = SUBJECTS.get(request.outcome, "Update on your order {order_id}").format(
         order_id=request.order_id
     )
-    if request.event is not None:  # a change, not an outcome (an edit's new summary)
+    if request.event == BACKORDERED_EMAIL:  # waiting for a supplier (§6f), not an outcome
+        subject = f"Your order {request.order_id} is backordered"
+        summary = (
+            f"Some items of your order {request.order_id} are on their way to us from our "
+            "supplier. We expect them by "
+            f"{request.eta.isoformat() if request.eta else 'a date we will confirm'} and will "
+            "ship your order as soon as they arrive. Your card is only charged then."
+        )
+    elif request.event is not None:  # a change, not an outcome (an edit's new summary)
         subject = f"Your order {request.order_id} was changed"
         summary = f"Your order {request.order_id} was changed as you asked. The new summary:"
     elif request.outcome == OrderState.COMPLETED:
