@@ -109,14 +109,11 @@ async def returns() -> ReturnClient:
 async def purchase_orders() -> PurchaseOrderClient:
     from oms.purchasing.client import PurchaseOrderClient, PurchaseOrderTimings
 
-    # The CLI only reads and describes purchase orders; orders start them (in the worker, with
-    # the settings' timings), so these timings are never sent anywhere.
-    unused = PurchaseOrderTimings(
-        collect_seconds=0.0, confirm_seconds=0.0, grace_seconds=0.0,
-        attention_after_seconds=settings().attention_after_seconds,
-    )  # fmt: skip
     return PurchaseOrderClient(
-        await temporal(), ledger(), task_queue=settings().task_queue, timings=unused
+        await temporal(),
+        ledger(),
+        task_queue=settings().task_queue,
+        timings=PurchaseOrderTimings.of(settings()),
     )
 
 

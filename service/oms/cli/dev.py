@@ -33,9 +33,11 @@ from oms.orders.client import OrderClient
 
 LOCAL_ENV = Path(".oms") / "local.env"  # as in `oms.cli` (which loads it)
 # `oms dev` lets a person watch subscription cycles (CONTRACT.md §6e): intervals down to PT10S,
-# unless OMS_SUBSCRIPTION_MIN_INTERVAL says otherwise.
+# and a backorder's purchase order (§6f) placed after 2 s of collecting rather than a minute;
+# unless OMS_SUBSCRIPTION_MIN_INTERVAL / OMS_PURCHASE_COLLECT say otherwise.
 DEV_SETTINGS = {
     "subscription_min_interval": os.environ.get("OMS_SUBSCRIPTION_MIN_INTERVAL", "PT10S"),
+    "purchase_collect": os.environ.get("OMS_PURCHASE_COLLECT", "PT2S"),
 }
 CODEC_PORT = 8081  # preferred; any free port when taken (only the UI and local.env use it)
 
