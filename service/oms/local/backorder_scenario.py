@@ -135,8 +135,8 @@ async def _checks(
         purchase[sku] = await handle.result()
 
     def waited(result: DemoOrderResult) -> bool:
-        return OrderState.BACKORDERED in states.seen[result.order_id] or Step.BACKORDER in (
-            result.steps
+        return OrderState.BACKORDERED in states.seen.get(result.order_id, set()) or (
+            Step.BACKORDER in result.steps
         )
 
     def ended(result: DemoOrderResult) -> Check:
