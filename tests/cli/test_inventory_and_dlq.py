@@ -28,8 +28,10 @@ def test_inventory_set_then_list_round_trips(
 
     assert listed.exit_code == 0, listed.output
     levels = json.loads(listed.stdout)
-    assert {"sku": sku, "available": 42, "reserved": 0, "warehouse": "main"} in levels
-    assert all(set(level) == {"sku", "available", "reserved", "warehouse"} for level in levels)
+    row = {"sku": sku, "available": 42, "reserved": 0, "warehouse": "main", "supplier": None}
+    assert row in levels
+    fields = {"sku", "available", "reserved", "warehouse", "supplier"}
+    assert all(set(level) == fields for level in levels)
 
 
 @pytest.mark.parametrize(
@@ -74,6 +76,7 @@ def test_inventory_set_accepts_the_largest_quantity(
         "available": 999999999,
         "reserved": 0,
         "warehouse": "main",
+        "supplier": None,
     }
 
 

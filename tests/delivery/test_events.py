@@ -54,7 +54,7 @@ def message(body: str) -> Message:
     ("body", "why"),
     [
         ("not json", "not JSON"),
-        ('{"type": "supplierEvent"}', "unsupported type"),
+        ('{"type": "returnEvent"}', "unsupported type"),
         (
             carrier_event_body("TRK1", CarrierStatus.DELIVERED).replace("DELIVERED", "EATEN"),
             "status",

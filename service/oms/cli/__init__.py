@@ -44,6 +44,7 @@ from oms.cli import (  # noqa: E402, F401
     review,
     submit,
     subscriptions,
+    supplier,
     versions,
 )
 

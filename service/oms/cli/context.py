@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Coroutine
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio.client import Client
@@ -22,6 +22,9 @@ from oms.orders.ledger import Ledger
 from oms.returns.client import ReturnClient
 from oms.subscriptions.client import SubscriptionClient
 from oms.temporal_client import connect, connect_config
+
+if TYPE_CHECKING:
+    from oms.purchasing.client import PurchaseOrderClient
 
 T = TypeVar("T")
 
@@ -100,6 +103,17 @@ async def returns() -> ReturnClient:
         await orders(),
         parcel_days=settings().return_parcel_days,
         attention_after_seconds=settings().attention_after_seconds,
+    )
+
+
+async def purchase_orders() -> PurchaseOrderClient:
+    from oms.purchasing.client import PurchaseOrderClient, PurchaseOrderTimings
+
+    return PurchaseOrderClient(
+        await temporal(),
+        ledger(),
+        task_queue=settings().task_queue,
+        timings=PurchaseOrderTimings.of(settings()),
     )
 
 

@@ -33,9 +33,11 @@ from oms.orders.client import OrderClient
 
 LOCAL_ENV = Path(".oms") / "local.env"  # as in `oms.cli` (which loads it)
 # `oms dev` lets a person watch subscription cycles (CONTRACT.md §6e): intervals down to PT10S,
-# unless OMS_SUBSCRIPTION_MIN_INTERVAL says otherwise.
+# and a backorder's purchase order (§6f) placed after 2 s of collecting rather than a minute;
+# unless OMS_SUBSCRIPTION_MIN_INTERVAL / OMS_PURCHASE_COLLECT say otherwise.
 DEV_SETTINGS = {
     "subscription_min_interval": os.environ.get("OMS_SUBSCRIPTION_MIN_INTERVAL", "PT10S"),
+    "purchase_collect": os.environ.get("OMS_PURCHASE_COLLECT", "PT2S"),
 }
 CODEC_PORT = 8081  # preferred; any free port when taken (only the UI and local.env use it)
 
@@ -47,6 +49,12 @@ DEV_SILENT_SHARE = 0.02
 class Carrier(StrEnum):
     AUTO = "auto"
     MANUAL = "manual"
+
+
+class Supplier(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+    REJECT = "reject"
 
 
 Workers = Annotated[int, typer.Option(min=0, max=16, help="worker processes (0: none)")]
@@ -148,6 +156,16 @@ def dev(
     carrier_step_s: Annotated[
         float, typer.Option(min=0.1, max=3600, help="seconds between a parcel's carrier events")
     ] = 5.0,
+    supplier: Annotated[
+        Supplier,
+        typer.Option(
+            help="auto: an emulated supplier confirms every purchase order, then delivers it; "
+            "reject: it rejects them; manual: only `oms supplier event` answers"
+        ),
+    ] = Supplier.AUTO,
+    supplier_step_s: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="seconds between a supplier's answers")
+    ] = 5.0,
 ) -> None:
     """Start the local stack (Temporal dev server + UI, moto, workers, intake bridge), run the
     demo orders, and keep serving until Ctrl-C. A worker, the intake bridge or the Temporal
@@ -161,6 +179,7 @@ def dev(
         codec_port=codec_port or preferred_or_free("127.0.0.1", CODEC_PORT),
         workers=workers, db_filename=db_filename, carrier=carrier.value,
         carrier_step_s=carrier_step_s, carrier_silent_share=DEV_SILENT_SHARE,
+        supplier=supplier.value, supplier_step_s=supplier_step_s,
     )  # fmt: skip
     stack = LocalStack(options, settings, on_progress=_progress)
     with stop_signals(force=lambda: _force(stack)) as signals:

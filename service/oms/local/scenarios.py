@@ -30,7 +30,7 @@ from oms.orders.contract import OrderState, order_workflow_id
 
 Say = Callable[[str], None]
 T = TypeVar("T")
-# Scenarios accepted but not built yet (none today); reported as not available.
+# Scenarios accepted but not runnable on this build; reported as not available.
 NOT_YET: dict[str, str] = {}
 FAULT_SCENARIOS = (
     "crash",
@@ -44,6 +44,7 @@ FAULT_SCENARIOS = (
     "delivery",
     "subscription",
     "split",
+    "backorder",
 )
 NAMES = ("orders", *FAULT_SCENARIOS, *NOT_YET)
 

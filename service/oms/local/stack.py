@@ -82,6 +82,11 @@ class StackOptions:
     carrier: Literal["auto", "manual"] = "manual"
     carrier_step_s: float = 5.0
     carrier_silent_share: float = 0.0
+    # The emulated supplier (oms.local.supplier): "auto" confirms then delivers every purchase
+    # order, "reject" rejects it, one answer every `supplier_step_s`; "manual" leaves them to
+    # `oms supplier event`.
+    supplier: Literal["auto", "manual", "reject"] = "manual"
+    supplier_step_s: float = 5.0
     ready_timeout: float = 60.0
 
 
@@ -170,6 +175,8 @@ class LocalStack:
                 self.children.start("intake", [sys.executable, "-m", "oms", "intake"], self._env())
             if o.carrier == "auto":
                 self.start_carrier(o.carrier_step_s, o.carrier_silent_share)
+            if o.supplier != "manual":
+                self.start_supplier(o.supplier, o.supplier_step_s)
             asyncio.run(
                 wait_for_workers(
                     self.temporal_address, self.settings, self.workers, o.workers,
@@ -188,6 +195,14 @@ class LocalStack:
             "--step-s", str(step_s), "--silent-share", str(silent_share),
         ]  # fmt: skip
         return self.children.start("carrier", command, self._env())
+
+    def start_supplier(self, mode: str, step_s: float, *, rejecting: tuple[str, ...] = ()) -> Child:
+        """The emulated supplier (oms.local.supplier), as one more supervised process."""
+        command = [
+            sys.executable, "-m", "oms.local.supplier", "--mode", mode, "--step-s", str(step_s),
+            *(arg for supplier in rejecting for arg in ("--reject-supplier", supplier)),
+        ]  # fmt: skip
+        return self.children.start("supplier", command, self._env())
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, **self.environment()}

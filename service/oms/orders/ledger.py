@@ -415,6 +415,21 @@ class Ledger:
                 found.append(kinds[values["record"]].model_validate(values))
         return sorted(found, key=lambda record: (record.order_id, record.record))
 
+    def scan_records(self, model: type[R], status: RecordState) -> list[R]:
+        """Every record of `model`'s kind in `status`, oldest first: a scan, for the local
+        emulators and operators (the emulated supplier's inbox), never an order's path."""
+        found: list[R] = []
+        pages = self._db.get_paginator("scan").paginate(
+            TableName=self.orders_table,
+            ConsistentRead=True,
+            FilterExpression="#record = :kind AND #status = :status",
+            ExpressionAttributeNames={"#record": "record", "#status": "status"},
+            ExpressionAttributeValues=to_item({":kind": model.KIND, ":status": status.value}),
+        )
+        for page in pages:
+            found.extend(model.model_validate(from_item(i)) for i in page.get("Items", []))
+        return sorted(found, key=lambda record: (record.at, record.order_id))
+
     # --- helpers ------------------------------------------------------------------------
 
     def _item(self, record: Record) -> Item:

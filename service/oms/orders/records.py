@@ -127,8 +127,8 @@ class StockLevel(BaseModel):
     available: int
     reserved: int = 0
     warehouse: str = MAIN
-    # Backorders allowed from this supplier (§6f); not listed until `--supplier` is offered.
-    supplier: str | None = Field(None, exclude=True)
+    # Backorders allowed from this supplier (§6f; `oms inventory set --supplier`); on `main`.
+    supplier: str | None = None
     purchase_orders: int | None = Field(None, alias="purchaseOrders", exclude=True)
 
 

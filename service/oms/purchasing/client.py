@@ -14,7 +14,7 @@ import contextlib
 from datetime import datetime
 from typing import Final, Protocol
 
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -154,10 +154,23 @@ class PurchaseOrderClient:
         handle = self._client.get_workflow_handle_for(PurchaseOrderWorkflow.run, pid)
         return await handle.query(PurchaseOrderWorkflow.status)
 
-    async def list(self) -> list[PurchaseOrderStatus]:
-        """Every purchase order the server still knows, newest first."""
+    async def running(self, pid: str) -> bool | None:
+        """Whether the purchase order still runs (takes supplier events); None: no such one."""
+        try:
+            description = await self._client.get_workflow_handle(pid).describe()
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None
+        return description.status == WorkflowExecutionStatus.RUNNING
+
+    async def list(self, *, running_only: bool = False) -> list[PurchaseOrderStatus]:
+        """Every purchase order the server still knows (or only the running ones), newest
+        first."""
         found: list[PurchaseOrderStatus] = []
         query = f'WorkflowType = "{PURCHASE_ORDER_WORKFLOW_TYPE}"'
+        if running_only:
+            query += ' AND ExecutionStatus = "Running"'
         async for execution in self._client.list_workflows(query):
             if not execution.id.startswith(PURCHASE_ORDER_PREFIX):
                 continue
