@@ -124,7 +124,7 @@ class LedgerInbox:
         return self._ledger.scan_records(SupplierOrder, RecordState.ACTIVE)
 
     def settle(self, order: SupplierOrder, status: RecordState) -> None:
-        self._ledger.update(
+        self._ledger.update_fields(
             SupplierOrder,
             order.order_id,
             set_values={"status": status},
