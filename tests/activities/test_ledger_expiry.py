@@ -52,7 +52,7 @@ def test_each_write_moves_the_expiry_to_retention_after_it(
     assert first == 1_800_000_000 + 74 * DAY
     # When it changes ten days later
     clock.now += 10 * DAY
-    expiring.update(Reservation, order_id, set_values={"status": RecordState.RELEASED})
+    expiring.update_fields(Reservation, order_id, set_values={"status": RecordState.RELEASED})
     # Then it expires 74 days after that change, not after its creation
     second = int(raw(clients, expiring, order_id, Reservation.KIND)[EXPIRES_AT]["N"])
     assert second == first + 10 * DAY

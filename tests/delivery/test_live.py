@@ -195,7 +195,7 @@ async def test_a_split_order_ships_two_parcels_returns_and_refunds_each_from_its
         client=dev_env.client, tracking=TrackingBook(ledger), sqs=cast(Any, None), dlq_url=""
     )
     event = carrier_event_body(first.tracking_number, CarrierStatus.DELIVERED)
-    await router.accept(Message(message_id=uuid.uuid4().hex, body=event))
+    await router.route_event(Message(message_id=uuid.uuid4().hex, body=event))
     await poll_until(
         lambda: deliveries.parcels(order.order_id),
         lambda found: found[0].state == DeliveryState.DELIVERED,
@@ -211,7 +211,7 @@ async def test_a_split_order_ships_two_parcels_returns_and_refunds_each_from_its
     assert returned.refund_amount == Decimal("25.00")
 
     event = carrier_event_body(second.tracking_number, CarrierStatus.EXCEPTION)
-    await router.accept(Message(message_id=uuid.uuid4().hex, body=event))
+    await router.route_event(Message(message_id=uuid.uuid4().hex, body=event))
     await poll_until(
         lambda: deliveries.parcels(order.order_id),
         lambda found: found[1].attention is not None,

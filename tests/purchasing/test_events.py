@@ -7,12 +7,15 @@ the router's tracking book, which supplier events do not use)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import date
 from typing import Any, cast
 
 import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -51,6 +54,12 @@ def message(body: str) -> Message:
 
 
 PO = "po-ACME-MUG-RED-1"
+
+
+async def _terminate(*handles: WorkflowHandle[Any, Any]) -> None:
+    for handle in handles:
+        with contextlib.suppress(RPCError):  # already closed
+            await handle.terminate("test cleanup")
 
 
 @pytest.mark.parametrize(
@@ -110,11 +119,14 @@ async def test_supplier_events_reach_their_purchase_order_once_and_strays_are_de
     purchases = PurchaseOrderClient(time_env.client, Numbers(), task_queue=queue, timings=timings)
     sku = f"SKU-{uuid.uuid4().hex[:6]}"
     order_id = f"O-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        time_env.client,
-        task_queue=queue,
-        workflows=[PurchaseOrderWorkflow, ListeningOrder],
-        activities=side.activities(),
+    async with (
+        contextlib.AsyncExitStack() as stack,
+        Worker(
+            time_env.client,
+            task_queue=queue,
+            workflows=[PurchaseOrderWorkflow, ListeningOrder],
+            activities=side.activities(),
+        ),
     ):
         order = await time_env.client.start_workflow(
             ListeningOrder.run, id=order_workflow_id(order_id), task_queue=queue
@@ -123,14 +135,17 @@ async def test_supplier_events_reach_their_purchase_order_once_and_strays_are_de
         pid = await purchases.join(
             supplier="ACME", sku=sku, order_id=order_id, quantity=2, since=start
         )
+        # A failure below must not leave them running: a timer of theirs firing after this
+        # worker is gone would stop time skipping for the other tests on this server.
+        stack.push_async_callback(_terminate, order, time_env.client.get_workflow_handle(pid))
         await time_env.sleep(COLLECT + 1)  # placed with the supplier
         confirmed = supplier_event_body(pid, SupplierStatus.CONFIRMED, eta=ETA, event_id="s-1")
 
-        assert await router.accept(message(confirmed)) == EventOutcome.ROUTED
-        assert await router.accept(message(confirmed)) == EventOutcome.ROUTED  # redelivered
+        assert await router.route_event(message(confirmed)) == EventOutcome.ROUTED
+        assert await router.route_event(message(confirmed)) == EventOutcome.ROUTED  # redelivered
         unknown = supplier_event_body("po-NOBODY-X-1", SupplierStatus.REJECTED)
-        assert await router.accept(message(unknown)) == EventOutcome.UNKNOWN
-        assert await router.accept(message("{}")) == EventOutcome.INVALID
+        assert await router.route_event(message(unknown)) == EventOutcome.UNKNOWN
+        assert await router.route_event(message("{}")) == EventOutcome.INVALID
 
         # through the batch handler, as the bridge calls it
         delivered = supplier_event_body(pid, SupplierStatus.DELIVERED, quantity=2, event_id="s-2")
@@ -145,7 +160,7 @@ async def test_supplier_events_reach_their_purchase_order_once_and_strays_are_de
 
         # the purchase order is over: a late event is acknowledged and changes nothing
         late = supplier_event_body(pid, SupplierStatus.DELIVERED, quantity=5, event_id="s-3")
-        assert await router.accept(message(late)) == EventOutcome.LATE
+        assert await router.route_event(message(late)) == EventOutcome.LATE
 
     assert [n.status for n in news] == ["CONFIRMED", "FILLED"]
     assert news[0].eta == ETA
