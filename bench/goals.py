@@ -42,7 +42,7 @@ def worker_cpu_ratio(run: dict[str, Any]) -> float | None:
     worker, bare = product.get("worker"), ceiling.get("bare-worker")
     if worker is None or not bare:
         return None
-    return round(worker / bare, 2)
+    return round(float(worker) / float(bare), 2)
 
 
 def _run_at(runs: list[dict[str, Any]], size: int) -> tuple[dict[str, Any] | None, str]:

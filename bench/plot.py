@@ -104,7 +104,7 @@ def _by_commit(axes: Axes, history: list[dict[str, Any]]) -> None:
     axes.set_ylim(bottom=0)
     axes.set_xlim(-0.5, len(history) - 0.5)
     axes.grid(visible=True, alpha=0.3)
-    axes.legend(fontsize=7, loc="upper left")
+    axes.legend(fontsize=7, loc="best")
 
 
 def render(history_dir: Path = HISTORY_DIR, output: Path = DEFAULT_OUTPUT) -> Path:
