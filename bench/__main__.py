@@ -15,15 +15,20 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from bench.archive import HISTORY_DIR, write_history
+from bench.goals import as_json, checks, size_figures
 from bench.harness import STATE_DIR
 from bench.plan import Budget, recommend
 from bench.report import machine, print_report, write_json
-from bench.runs import ceiling_phase, product_phase
+from bench.runs import ceiling_phase, product_phase, single_order_phases
 from bench.stats import cpu_ratios
 from oms.config import Settings, load_settings
 from oms.entrypoint import run_app
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
+PLOT = Path(__file__).parent.parent / "BENCHMARKS.svg"
+SINGLE_ORDERS = 50
+SINGLE_MIN_SECONDS = 60.0  # what the single-order phases need at least (two stacks, 55 orders)
 TUNING = (
     "max_concurrent_activities",
     "max_concurrent_workflow_tasks",
@@ -55,6 +60,9 @@ class BenchArgs:
     no_sweep: bool
     budget: float
     output: Path
+    single: int = 50
+    history: Path | None = HISTORY_DIR
+    plot: Path | None = None
 
 
 app = typer.Typer(add_completion=False)
@@ -79,6 +87,18 @@ def bench(
         typer.Option(help="seconds for everything; sizes after the first shrink to fit"),
     ] = 480.0,
     output: Annotated[Path, typer.Option(help="the JSON file")] = RESULTS,
+    single: Annotated[
+        int, typer.Option(help="orders one at a time for single-order latency (0: skip)")
+    ] = SINGLE_ORDERS,
+    history: Annotated[
+        Path, typer.Option(help="directory of the history: one JSON per commit measured")
+    ] = HISTORY_DIR,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="write no history entry and no plot")
+    ] = False,
+    plot: Annotated[
+        Path, typer.Option(help="the plot redrawn from the history after the run")
+    ] = PLOT,
 ) -> int:
     args = BenchArgs(
         sizes=_ints(sizes),
@@ -89,6 +109,9 @@ def bench(
         no_sweep=no_sweep,
         budget=budget,
         output=output,
+        single=single,
+        history=None if no_history else history,
+        plot=None if no_history else plot,
     )
     return run_bench(args)
 
@@ -115,6 +138,7 @@ def run_size(
         "ceiling": ceiling,
         "product": product,
     }
+    run |= size_figures(run)
     console.log(
         f"size {size}: ceiling {ceiling['throughput']}/s, product {product['throughput']}/s,"
         f" ratio {run['ratio']}"
@@ -164,6 +188,7 @@ def run_bench(args: BenchArgs) -> int:
         "settings": {name: getattr(base, name) for name in TUNING}
         | {"step_latency_ms": 0, "workers": args.workers},
         "runs": runs,
+        "single_order": None,
         "cold_start": None,
         "sweep": sweep,
         "recommendation": None,
@@ -187,15 +212,43 @@ def run_bench(args: BenchArgs) -> int:
         budget.learn(run)
         runs.append(run)
         save()
+        if len(runs) == 1 and args.single:  # measured before the later sizes are fitted
+            results["single_order"] = run_single(base, args.single, budget)
+            save()
     for entry in run_sweep(base, points, args.sweep_size, budget):
         sweep.append(entry)
         save()
     results["recommendation"] = recommend(sweep, base)
+    results["goals"] = as_json(checks(results))
     results["complete"] = True
     save()
     print_report(results, console)
     console.print(f"total {results['total_seconds']:.0f}s; results in {args.output}")
+    if args.history is not None:
+        entry = write_history(results, args.history)
+        console.print(f"history: {entry}")
+        if args.plot is not None:
+            draw(args.history, args.plot)
     return 0
+
+
+def run_single(base: Settings, count: int, budget: Budget) -> dict[str, Any] | None:
+    if not budget.fits(SINGLE_MIN_SECONDS):
+        budget.note(f"single-order latency skipped (budget): {count} orders need about a minute")
+        return None
+    return single_order_phases(base, count=count, deadline=budget.phase_deadline(), log=console.log)
+
+
+def draw(history: Path, output: Path) -> None:
+    """The plot is a by-product: a missing matplotlib or a bad entry must not lose the run."""
+    try:
+        from bench.plot import render  # noqa: PLC0415 - matplotlib only when drawing
+
+        render(history, output)
+    except Exception as exc:  # reported: the run's figures are saved already
+        console.print(f"[yellow]plot not drawn:[/] {exc!r}")
+        return
+    console.print(f"plot: {output}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from bench.goals import WORKER_CPU_GOAL, Check, checks, single_order_check, size_figures
+
 GIB = 1024**3
 
 
@@ -45,6 +47,30 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _git_dirty() -> bool | None:
+    """Uncommitted changes to tracked files, outside what the bench itself writes: the figures
+    then belong to the commit plus those changes (the history entry says `-dirty`)."""
+    try:
+        out = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!bench/results",
+                ":!BENCHMARKS.svg",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return bool(out.stdout.strip())
+
+
 def machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
@@ -59,6 +85,7 @@ def machine() -> dict[str, Any]:
         "boto3": _version("boto3"),
         "platform": platform.platform(),
         "commit": _git_commit(),
+        "dirty": _git_dirty(),
     }
 
 
@@ -142,10 +169,95 @@ def cost_table(runs: list[dict[str, Any]], cold: dict[str, Any] | None) -> Table
             table.add_row(f"{what}: actions", f"{acts['mean']:g} ({acts['min']}-{acts['max']})")
     if cold:
         median = cold["median"]
-        table.add_row("starter: import oms.intake.starter", f"{median['import_ms']:.0f} ms")
-        table.add_row("starter: configure()", f"{median['configure_ms']:.0f} ms")
-        table.add_row("starter: first Temporal call", f"{median['first_call_ms']:.0f} ms")
+        for label, key in (
+            ("import oms.intake.starter", "import"),
+            ("configure()", "configure"),
+            ("first Temporal call", "first_call"),
+        ):
+            cpu = median.get(f"{key}_cpu_ms")
+            table.add_row(
+                f"starter: {label}",
+                f"{median[f'{key}_ms']:.0f} ms" + ("" if cpu is None else f" ({cpu:.0f} ms CPU)"),
+            )
+        if median.get("import_configure_cpu_ms") is not None:
+            table.add_row(
+                "starter: import + configure(), CPU", f"{median['import_configure_cpu_ms']:.0f} ms"
+            )
         table.add_row("starter: whole process (python -c)", f"{median['process_ms']:.0f} ms")
+    return table
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else ("[green]PASS[/]" if ok else "[red]FAIL[/]")
+
+
+def per_size_table(runs: list[dict[str, Any]]) -> Table:
+    table = Table(title="Per size: the product's worker and intake against the bare worker")
+    for column in (
+        "size",
+        "product ÷ ceiling",
+        "worker CPU ms/order product / bare",
+        f"worker ÷ bare (goal ≤ {WORKER_CPU_GOAL:g}x)",
+        "intake CPU ms/order",
+        "worker peak MiB product / bare",
+        "intake peak MiB",
+    ):
+        table.add_column(column, justify="right")
+    for run in runs:
+        extra = size_figures(run)
+        worker = run["product"].get("cpu_ms_per_order", {}).get("worker")
+        bare = run["ceiling"].get("cpu_ms_per_order", {}).get("bare-worker")
+        ratio = extra["worker_cpu_ratio"]
+        table.add_row(
+            f"{run['size']:,}",
+            "-" if run.get("ratio") is None else f"{run['ratio']:.2f}",
+            f"{_num(worker)} / {_num(bare)}",
+            "-" if ratio is None else f"{ratio:.2f}x {_mark(ratio <= WORKER_CPU_GOAL)}",
+            _num(extra["intake_cpu_ms_per_order"], "{:.1f}"),
+            f"{_num(extra['worker_peak_rss_mib'])} / {_num(extra['bare_worker_peak_rss_mib'])}",
+            _num(extra["intake_peak_rss_mib"]),
+        )
+    return table
+
+
+def _num(value: float | None, spec: str = "{:,.0f}") -> str:
+    return "-" if value is None else spec.format(value)
+
+
+def single_order_table(single: dict[str, Any], goal: Check) -> Table:
+    table = Table(
+        title=f"Single-order latency: {single['count']} orders one at a time, step latency 0"
+        f" (goal: product p50 {goal.goal}: {goal.status})"
+    )
+    table.add_column("what")
+    for column in ("done", "p50 ms", "p95 ms", "max ms", "driver round trip p50", "intake p50"):
+        table.add_column(column, justify="right")
+    for what in ("ceiling", "product"):
+        figures = single.get(what, {})
+        latency = figures.get("latency_ms", {})
+        table.add_row(
+            what,
+            f"{figures.get('completed', 0)}",
+            _num(latency.get("p50")),
+            _num(latency.get("p95")),
+            _num(latency.get("max")),
+            _num(figures.get("driver_round_trip_ms", {}).get("p50")),
+            _num(figures.get("intake_delay_ms", {}).get("p50")),
+        )
+    return table
+
+
+def goals_table(found: list[Check]) -> Table:
+    table = Table(title="Done when (issue 26); the bench reports, it does not fail")
+    table.add_column("check")
+    table.add_column("goal", justify="right")
+    table.add_column("measured", justify="right")
+    table.add_column("", justify="center")
+    colours = {"PASS": "green", "FAIL": "red", "N/A": "yellow"}
+    for check in found:
+        name = check.name if check.done_when else f"{check.name} (figure's goal)"
+        status = f"[{colours[check.status]}]{check.status}[/]"
+        table.add_row(name, check.goal, check.value, status)
     return table
 
 
@@ -172,9 +284,14 @@ def sweep_table(sweep: list[dict[str, Any]]) -> Table:
 
 def print_report(results: dict[str, Any], console: Console) -> None:
     runs = results["runs"]
+    found = checks(results)
     if runs:
         console.print(results_table(runs))
+        console.print(per_size_table(runs))
         console.print(cost_table(runs, results.get("cold_start")))
+    single = results.get("single_order")
+    if single:
+        console.print(single_order_table(single, single_order_check(single)))
     if results.get("sweep"):
         console.print(sweep_table(results["sweep"]))
     advice = results.get("recommendation")
@@ -185,3 +302,4 @@ def print_report(results: dict[str, Any], console: Console) -> None:
         )
     for note in results.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
+    console.print(goals_table(found))

@@ -14,6 +14,7 @@ from bench.ceiling import measure_ceiling
 from bench.coldstart import measure_cold_start
 from bench.harness import BenchStack
 from bench.product import measure_product
+from bench.single import measure_single_ceiling, measure_single_product
 from oms.config import Settings
 
 Log = Callable[[str], None]
@@ -70,4 +71,27 @@ def product_phase(
             began += time.monotonic() - probe  # not part of the phase's cost per size
     figures["stack_start_seconds"] = round(bench.started_in, 2)
     figures["wall_seconds"] = round(time.monotonic() - began, 2)
+    return figures
+
+
+async def _single(bench: BenchStack, count: int, deadline: float, *, bare: bool) -> dict[str, Any]:
+    client = await bench.stack.connect()
+    run_id = uuid.uuid4().hex[:6].upper()
+    measure = measure_single_ceiling if bare else measure_single_product
+    return await measure(bench, client, count=count, run_id=run_id, deadline=deadline)
+
+
+def single_order_phases(
+    settings: Settings, *, count: int, deadline: float, log: Log
+) -> dict[str, Any]:
+    """Single-order latency, ceiling then product, one at a time, each on a fresh stack with
+    one worker (a second one would only sit idle)."""
+    figures: dict[str, Any] = {"count": count}
+    for what in ("ceiling", "product"):
+        began = time.monotonic()
+        bare = what == "ceiling"
+        with BenchStack(settings, workers=0 if bare else 1, intake=not bare) as bench:
+            log(f"single-order latency, {what}: {count} one at a time")
+            figures[what] = asyncio.run(_single(bench, count, deadline, bare=bare))
+        figures[what]["wall_seconds"] = round(time.monotonic() - began, 2)
     return figures

@@ -17,6 +17,7 @@ ENTRY_POINTS = (
     "infra.starter_asset",
     "infra.replay_task",
     "bench.__main__",
+    "bench.plot",
 )
 
 
