@@ -179,10 +179,11 @@ def test_nothing_is_installed_or_synthesised_once_credentials_exist() -> None:
 
     # the image kept under its build id before the deploy (when its repository exists), diff,
     # deploy (both of the assembly synthesised before the credentials), smoke check, the push
-    # of a first deploy, the in-account replay gate (only its exit code comes back), the
-    # promote once the new build's workers poll
-    assert len(after) == 7
-    early, diff, deploy, smoke, keep, replay, promote = after
+    # of a first deploy, the in-account replay gate (only its exit code comes back), the new
+    # build pre-scaled to the current one's size, the promote once the new build's workers
+    # poll, and the new build handed back to autoscaling
+    assert len(after) == 9
+    early, diff, deploy, smoke, keep, replay, prescale, promote, release = after
     assert 'docker push "${repository}:${BUILD_ID}"' in early
     assert "diff --app cdk.out" in diff
     assert "deploy --app cdk.out" in deploy
@@ -190,7 +191,12 @@ def test_nothing_is_installed_or_synthesised_once_credentials_exist() -> None:
     assert "python -m infra.smoke cdk-outputs.json" in smoke
     assert 'docker push "${repository}:${BUILD_ID}"' in keep
     assert replay.strip() == ".venv/bin/python -m infra.replay_task cdk-outputs.json"
+    assert "python -m infra.prescale hold" in prescale
+    assert "oms.ops.rollout current" in prescale
     assert "oms.ops.rollout wait" in promote
+    assert release.strip().startswith(".venv/bin/python -m infra.prescale release")
+    # a failed pre-scale or promote still gives the minimum back
+    assert "always()" in deploy_job()["steps"][-1]["if"]
     assert "oms versions promote" in promote
     for script in after:
         assert make_targets_in(script) == []
