@@ -32,6 +32,15 @@ from oms.config import load_settings
 PROCESSES = ("worker-1", "intake", "aws")
 RATE = 200  # samples per second per process
 OUTPUT = Path("bench/results/profile.json")
+# Inclusive shares worth naming: a sample counts for each of these its stack passes through.
+PATHS = {
+    "workflow sandbox: a new run's module import": "workflow_sandbox/_runner.py:148",
+    "workflow activations (sandboxed code)": "_handle_activation",
+    "AWS calls (botocore)": "botocore/client.py",
+    "payload codec (AES-GCM + KMS keys)": "/oms/codec/",
+    "data converter (pydantic)": "temporalio/contrib/pydantic",
+    "logging": "/logging/__init__.py",
+}
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -53,12 +62,16 @@ def fold(raw: str) -> dict[str, Any]:
     """py-spy's raw (collapsed) stacks → self samples by package and by function."""
     packages: Counter[str] = Counter()
     functions: Counter[str] = Counter()
+    paths: Counter[str] = Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         samples = int(count)
+        for label, marker in PATHS.items():
+            if marker in stack:
+                paths[label] += samples
         leaf = stack.rsplit(";", 1)[-1]
         matched = FRAME.match(leaf)
         path = matched["file"] if matched else ""
@@ -74,7 +87,12 @@ def fold(raw: str) -> dict[str, Any]:
             for name, n in counter.most_common(top)
         ]
 
-    return {"samples": total, "packages": share(packages, 15), "functions": share(functions, 15)}
+    return {
+        "samples": total,
+        "packages": share(packages, 15),
+        "functions": share(functions, 15),
+        "paths": {label: round(100 * paths[label] / total, 1) for label in PATHS if total},
+    }
 
 
 def _py_spy() -> str:
@@ -135,6 +153,8 @@ def render(result: dict[str, Any]) -> str:
                 f"| {package['name']} | {package['percent']} | | "
                 f"{function['name']} | {function['percent']} |"
             )
+        named = [f"{label} {percent}%" for label, percent in folded["paths"].items() if percent]
+        lines += ["", "Inclusive: " + "; ".join(named) + "."]
     return "\n".join(lines)
 
 
