@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
 
 from oms.local.errors import StackError
 
+LOWEST = 10000
+_handed_out: set[int] = set()
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives to `bind(0)` and outgoing connections (Linux; else IANA's)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
+    """A free port below the ephemeral range: a port from `bind(0)` is one the kernel may hand
+    to another process (the Temporal dev server's own listeners, any outgoing connection) before
+    ours binds it, which made a stack's emulator fail "address in use" now and then."""
+    low = ephemeral_range()[0]
+    for _ in range(200 if low > LOWEST + 1000 else 0):
+        port = random.randrange(LOWEST, low)  # noqa: S311 - not a secret
+        if port not in _handed_out and port_free(host, port):
+            _handed_out.add(port)
+            return port
+    with socket.socket() as sock:  # a crowded range: what the kernel offers
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
