@@ -18,15 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from oms.local.binaries import temporal_test_server
 from oms.local.demo_orders import order_body
 from oms.orders.activities.backorder import BackorderActivities
 from oms.orders.contract import (
@@ -46,6 +43,7 @@ from oms.purchasing.joiner import PurchaseOrderJoin
 from oms.purchasing.payloads import PurchaseOrderStatus, SupplierEvent
 from oms.purchasing.workflow import PurchaseOrderWorkflow
 from tests.purchasing.fakes import Numbers
+from tests.time_skipping import time_skipping_env
 
 from .fakes import FakeShop
 
@@ -58,17 +56,8 @@ SUPPLIER = "ACME"
 
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server(), data_converter=pydantic_data_converter
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={ORDER_STATUS_ATTRIBUTE: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
-        )
-    )
-    yield env
-    await env.shutdown()
+    async with time_skipping_env(ORDER_STATUS_ATTRIBUTE) as env:
+        yield env
 
 
 @dataclass

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import EventType, IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -18,7 +17,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from bench.history import actions
-from oms.local.binaries import temporal_test_server
 from oms.local.demo_orders import order_body
 from oms.orders.contract import (
     ORDER_STATUS_ATTRIBUTE,
@@ -29,6 +27,7 @@ from oms.orders.contract import (
 from oms.orders.models import parse_order
 from oms.orders.payloads import OrderInput, OrderStatus
 from oms.orders.workflow import OrderWorkflow
+from tests.time_skipping import time_skipping_env
 
 from .fakes import FakeSystems
 
@@ -37,17 +36,8 @@ HISTORIES = Path(__file__).parent / "histories"
 
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_test_server(), data_converter=pydantic_data_converter
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={ORDER_STATUS_ATTRIBUTE: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
-        )
-    )
-    yield env
-    await env.shutdown()
+    async with time_skipping_env(ORDER_STATUS_ATTRIBUTE) as env:
+        yield env
 
 
 @dataclass
